@@ -1,0 +1,3 @@
+from connectors_mock.cli import main
+
+raise SystemExit(main())

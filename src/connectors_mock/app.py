@@ -1,0 +1,115 @@
+"""Build the Starlette app from the spec: one route per path, one endpoint per operation,
+errors turned into the error envelope in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors_mock import resources
+from connectors_mock.auth import tenant_key
+from connectors_mock.clock import Clock, ManualClock, SystemClock
+from connectors_mock.errors import ApiError
+from connectors_mock.fixtures import load_seed_data
+from connectors_mock.handlers import HANDLERS, Call, Handler
+from connectors_mock.ids import IdSource, seeded_random
+from connectors_mock.responses import Envelope
+from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
+from connectors_mock.state import Backend
+from connectors_mock.validation import read_inputs
+
+# Headers a browser front end on another origin must be allowed to read.
+EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    fixtures: Path | None = None
+    seed: int | None = None
+    api_keys: frozenset[str] | None = None
+    # Without a seed, time is real; with one it stands still until advanced, so runs repeat.
+    clock: Clock | None = None
+    handlers: Mapping[str, Handler] = field(default_factory=lambda: HANDLERS)
+
+
+def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Starlette:
+    settings = settings or Settings()
+    spec = spec or default_spec()
+    bound = spec.bind(settings.handlers)
+    public = [operation.operation_id for operation, _ in bound if not operation.requires_auth]
+    if public:
+        # The bearer token is the tenant: an operation without one would have no state to act on.
+        raise SpecMismatch(f"operations without bearer security: {', '.join(public)}")
+    clock = settings.clock or (ManualClock() if settings.seed is not None else SystemClock())
+    seed_data = load_seed_data(settings.fixtures or resources.default_fixtures_path(), spec, clock.now(), settings.seed)
+    backend = Backend(seed_data, clock, spec.config_validators, settings.seed)
+    envelope = Envelope(clock, IdSource(seeded_random(settings.seed, "requests")))
+
+    by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
+    for operation, handler in bound:
+        by_path.setdefault(operation.path, {})[operation.method] = (operation, handler)
+
+    def endpoint_for(methods: Mapping[str, tuple[Operation, Handler]]) -> Route:
+        async def endpoint(request: Request) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            operation, handler = methods[method]
+            tenant = backend.tenant(tenant_key(request.headers, settings.api_keys))
+            inputs = await read_inputs(request, operation)
+            reply = handler(Call(operation.operation_id, tenant, inputs))
+            return envelope.success(request, reply.status, reply.data)
+
+        path = next(iter(methods.values()))[0].path
+        return Route(path, endpoint, methods=list(methods))
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return envelope.error(request, exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            allowed = ", ".join(sorted((exc.headers or {}).get("Allow", "").split(", ")))
+            error = ApiError(
+                405,
+                "invalid_request",
+                f"Method {request.method} is not allowed on {request.url.path}; allowed: {allowed}",
+                headers={"Allow": allowed},
+            )
+        elif exc.status_code == 404:
+            error = ApiError(404, "not_found", f"No such endpoint: {request.method} {request.url.path}")
+        else:
+            error = ApiError(exc.status_code, "invalid_request", exc.detail)
+        return envelope.error(request, error)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        request_id = envelope.request_id(request)
+        error = ApiError(500, "internal_error", f"Internal error; quote request id {request_id} when reporting it")
+        return envelope.error(request, error)
+
+    # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
+    routes = [endpoint_for(by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=EXPOSED_HEADERS,
+            )
+        ],
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: internal_error},
+    )
+    app.state.backend = backend
+    app.state.spec = spec
+    return app

@@ -1,0 +1,25 @@
+"""Who is calling: the bearer token is the tenant, `X-Team-ID` a team space within it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from connectors_mock.errors import ApiError
+
+
+def tenant_key(headers: Mapping[str, str], api_keys: frozenset[str] | None) -> str:
+    """The tenant a request acts for. Any non-empty key is accepted unless `api_keys` is set.
+
+    Each (key, team) pair is its own tenant: naming a team never reaches another key's data.
+    """
+    authorization = headers.get("authorization")
+    if not authorization:
+        raise ApiError(401, "unauthorized", "Authorization header required")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "invalid_token", "Authorization header must be 'Bearer <API key>'")
+    if api_keys is not None and token not in api_keys:
+        raise ApiError(401, "unauthorized", "Invalid API key")
+    team = headers.get("x-team-id")
+    return f"{token}\n{team}" if team else token

@@ -1,0 +1,83 @@
+"""`connectors-mock serve`: run the fake under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from connectors_mock import __version__
+from connectors_mock.app import Settings, build_app
+from connectors_mock.fixtures import FixtureError
+from connectors_mock.spec import SpecMismatch
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connectors-mock", description="A stateful fake of the Connectors API.")
+    parser.add_argument("--version", action="version", version=f"connectors-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the fake", description="Run the fake on HOST:PORT.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)")
+    serve.add_argument("--fixtures", type=Path, help="fixture file to load instead of the built-in one")
+    serve.add_argument("--seed", type=int, help="make ids, generated data and timestamps repeat across runs")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this bearer key (repeatable); without it any non-empty key works",
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request (method, path, status)")
+    return parser
+
+
+class _Server(uvicorn.Server):
+    """Prints the one line a person or a test waits for, once the socket is listening."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and sockets:
+            host, port = sockets[0].getsockname()[:2]
+            print(f"connectors-mock listening on http://{_url_host(host)}:{port}", flush=True)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = Settings(
+        fixtures=args.fixtures,
+        seed=args.seed,
+        api_keys=frozenset(args.api_keys) if args.api_keys else None,
+    )
+    try:
+        app = build_app(settings)
+    except (FixtureError, SpecMismatch) as exc:
+        print(f"connectors-mock: cannot start: {exc}", file=sys.stderr)
+        return 2
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
+    if args.access_log:
+        config.log_level = "info"
+    _Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse requires a command

@@ -1,0 +1,198 @@
+"""Fixture files: collections and connectors every tenant starts with. Faker fills whatever a
+fixture leaves out, from one seeded source, so `--seed` makes the filled data repeat.
+
+The file's shape is checked by a small JSON Schema; each connector, once filled, is checked
+against the contract itself (`Connector`, and the type's credentials).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from faker import Faker
+from jsonschema import Draft202012Validator
+
+from connectors_mock.clock import isoformat, parse_timestamp
+from connectors_mock.ids import IdSource, seeded_random
+from connectors_mock.spec import Spec
+from connectors_mock.state import Connector, SeedData
+
+FIXTURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["collections"],
+    "additionalProperties": False,
+    "properties": {
+        "collections": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
+        "connectors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "collection"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "type": {"type": "string"},
+                    # `syncing` needs a job, which a fixture cannot hold.
+                    "status": {"enum": ["active", "error"]},
+                    "collection": {"type": "string"},
+                    "config": {"type": "object"},
+                    "credentials": {"type": "object"},
+                    "createdAt": {},
+                    "updatedAt": {},
+                    "lastSync": {},
+                    "lastError": {"type": ["object", "null"]},
+                },
+            },
+        },
+    },
+}
+
+LABELS = {
+    "s3": "S3",
+    "google_drive": "Google Drive",
+    "confluence": "Confluence",
+    "github": "GitHub",
+    "slack": "Slack",
+    "notion": "Notion",
+    "salesforce": "Salesforce",
+    "postgresql": "Postgres",
+}
+
+AWS_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+SALESFORCE_OBJECTS = ["Account", "Contact", "Case", "Opportunity", "Lead", "KnowledgeArticle__c"]
+
+
+class FixtureError(Exception):
+    """A fixture file that cannot be loaded; the message names the file and the place."""
+
+
+def _slug(fake: Faker) -> str:
+    return f"{fake.word()}-{fake.word()}".lower()
+
+
+def _token(fake: Faker, length: int) -> str:
+    return str(fake.lexify("?" * length, letters="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+
+
+# For each type: a plausible config and credentials, as a person setting it up would enter them.
+Filler = Callable[[Faker], tuple[dict[str, Any], dict[str, Any]]]
+FILLERS: dict[str, Filler] = {
+    "s3": lambda f: (
+        {"bucket": f"{_slug(f)}-docs", "region": f.random_element(AWS_REGIONS), "prefix": f"/{f.word()}/"},
+        {"accessKeyId": "AKIA" + _token(f, 16).upper(), "secretAccessKey": _token(f, 40)},
+    ),
+    "google_drive": lambda f: ({}, {"accessToken": "ya29." + _token(f, 64), "refreshToken": _token(f, 48)}),
+    "confluence": lambda f: (
+        {"instanceUrl": f"https://{f.domain_word()}.atlassian.net/wiki", "spaceKeys": [f.word().upper()]},
+        {"email": f.company_email(), "apiToken": _token(f, 24)},
+    ),
+    "github": lambda f: (
+        {"repos": [f"{f.domain_word()}/{_slug(f)}"], "branch": "main", "pathFilter": "docs/**/*.md"},
+        {"token": "ghp_" + _token(f, 36)},
+    ),
+    "slack": lambda f: (
+        {"channels": [f"#{f.word()}", f"#{f.word()}-help"]},
+        {"botToken": "xoxb-" + f.numerify("############-#############-") + _token(f, 24)},
+    ),
+    "notion": lambda f: ({}, {"accessToken": "secret_" + _token(f, 43)}),
+    "salesforce": lambda f: (
+        {"objects": f.random_elements(SALESFORCE_OBJECTS, length=2, unique=True)},
+        {"username": f.company_email(), "password": f.password(length=16), "securityToken": _token(f, 24)},
+    ),
+    "postgresql": lambda f: (
+        {"host": f"db.{f.domain_name()}", "port": 5432, "database": f"{f.word()}_prod", "schema": "public"},
+        {"username": f.user_name()[:63], "password": f.password(length=20)},
+    ),
+}
+
+
+def _timestamp(value: Any) -> datetime:
+    # YAML reads an unquoted 2024-01-15T10:00:00Z as a datetime already.
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_timestamp(str(value))
+
+
+def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> SeedData:
+    """Read a fixture file, fill in what it leaves out, and check the result against the spec."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise FixtureError(f"{path}: {exc}") from exc
+    shape_errors = sorted(Draft202012Validator(FIXTURE_SCHEMA).iter_errors(document), key=lambda e: e.json_path)
+    if shape_errors:
+        raise FixtureError("\n".join(f"{path}: {e.json_path}: {e.message}" for e in shape_errors))
+
+    fake = Faker()
+    fake.seed_instance(seed if seed is not None else seeded_random(None).random())
+    ids = IdSource(seeded_random(seed, "fixtures"))
+    collection_check = spec.schema_validator("CollectionId")
+    connector_check = spec.schema_validator("Connector")
+    problems: list[str] = []
+    for index, collection in enumerate(document["collections"]):
+        problems += [f"$.collections[{index}]: {e.message}" for e in collection_check.errors(collection)]
+    connectors: list[Connector] = []
+    for index, raw in enumerate(document.get("connectors") or []):
+        where = f"$.connectors[{index}]"
+        if raw["type"] not in FILLERS:
+            problems.append(f"{where}.type: unknown type {raw['type']!r} (known: {', '.join(FILLERS)})")
+            continue
+        connector = _fill(raw, fake, ids, now)
+        problems += [f"{where}{e.path.removeprefix('$')}: {e.message}" for e in connector_check.errors(connector.to_json())]
+        credential_check = spec.credential_validators.get(connector.type)
+        if credential_check is not None:
+            problems += [
+                f"{where}.credentials{e.path.removeprefix('$')}: {e.message}"
+                for e in credential_check.errors(connector.credentials)
+            ]
+        if connector.collection not in document["collections"]:
+            problems.append(f'{where}.collection: "{connector.collection}" is not listed under collections')
+        connectors.append(connector)
+    problems += _duplicates(connectors)
+    if problems:
+        raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
+    return SeedData(collections=tuple(document["collections"]), connectors=tuple(connectors))
+
+
+def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime) -> Connector:
+    config, credentials = FILLERS[raw["type"]](fake)
+    created = raw.get("createdAt") or fake.date_time_between(now - timedelta(days=180), now - timedelta(days=1), UTC)
+    created_at = _timestamp(created).replace(microsecond=0)
+    status = raw.get("status", "active")
+    last_error = raw.get("lastError")
+    if status == "error" and last_error is None:
+        last_error = {"code": "source_unreachable", "message": "The source did not answer within 30 seconds"}
+    if last_error is not None:
+        occurred = last_error.get("occurredAt") or created_at + timedelta(days=1)
+        last_error = {**last_error, "occurredAt": isoformat(_timestamp(occurred))}
+    return Connector(
+        id=raw.get("id") or ids.new("conn_"),
+        name=raw.get("name") or f"{fake.company()} {LABELS[raw['type']]}",
+        type=raw["type"],
+        collection=raw["collection"],
+        config=raw.get("config", config),
+        status=status,
+        created_at=created_at,
+        updated_at=_timestamp(raw["updatedAt"]) if "updatedAt" in raw else created_at,
+        last_sync=_timestamp(raw["lastSync"]) if raw.get("lastSync") else None,
+        last_error=last_error,
+        credentials=raw.get("credentials", credentials),
+    )
+
+
+def _duplicates(connectors: list[Connector]) -> list[str]:
+    problems, ids, names = [], set(), set()
+    for index, connector in enumerate(connectors):
+        if connector.id in ids:
+            problems.append(f"$.connectors[{index}].id: {connector.id!r} is used twice")
+        if (connector.collection, connector.name) in names:
+            problems.append(f"$.connectors[{index}].name: {connector.name!r} is used twice in {connector.collection}")
+        ids.add(connector.id)
+        names.add((connector.collection, connector.name))
+    return problems

@@ -1,0 +1,32 @@
+"""Where the contract, the default fixtures and the example scenarios live.
+
+An installed wheel carries them inside the package (under `_data/`); a checkout keeps them
+at the repository root, where an editable install finds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGED = Path(__file__).parent / "_data"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _find(relative: str) -> Path:
+    for root in (_PACKAGED, _CHECKOUT):
+        candidate = root / relative
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"connectors-mock cannot find its {relative!r} (looked in {_PACKAGED} and {_CHECKOUT})")
+
+
+def spec_path() -> Path:
+    return _find("openapi.yaml")
+
+
+def default_fixtures_path() -> Path:
+    return _find("fixtures/default.yaml")
+
+
+def scenarios_dir() -> Path:
+    return _find("scenarios")

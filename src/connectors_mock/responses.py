@@ -1,0 +1,61 @@
+"""The envelope, built in one place: `{"data", "meta"}` for success, `{"error", "meta"}` for
+errors, every response carrying its request id in `meta.requestId` and `X-Request-ID`."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from connectors_mock.clock import Clock, isoformat
+from connectors_mock.errors import ApiError
+from connectors_mock.ids import IdSource
+
+# The spec's RequestId pattern: an incoming id that does not fit is not echoed back.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_SCOPE_KEY = "connectors_mock.request_id"
+
+
+def to_json_bytes(body: Any) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        # A client may send a lone surrogate (`"\ud800"`); only escaped can it go back out.
+        return json.dumps(body, separators=(",", ":")).encode("ascii")
+
+
+class Envelope:
+    def __init__(self, clock: Clock, ids: IdSource) -> None:
+        self._clock = clock
+        self._ids = ids
+
+    def request_id(self, connection: HTTPConnection) -> str:
+        """The caller's `X-Request-ID` when it is well formed, else a new `req_...`; the same
+        for every call within one request."""
+        scope = connection.scope
+        if _SCOPE_KEY not in scope:
+            incoming = connection.headers.get("x-request-id", "")
+            scope[_SCOPE_KEY] = incoming if _REQUEST_ID.fullmatch(incoming) else self._ids.new("req_", 16)
+        request_id: str = scope[_SCOPE_KEY]
+        return request_id
+
+    def meta(self, connection: HTTPConnection) -> dict[str, str]:
+        return {"requestId": self.request_id(connection), "timestamp": isoformat(self._clock.now())}
+
+    def success(self, connection: HTTPConnection, status: int, data: Any) -> Response:
+        headers = {"X-Request-ID": self.request_id(connection)}
+        if status == 204:
+            return Response(status_code=204, headers=headers)
+        body = {"data": data, "meta": self.meta(connection)}
+        return Response(to_json_bytes(body), status, headers, media_type="application/json")
+
+    def error(self, connection: HTTPConnection, error: ApiError) -> Response:
+        content: dict[str, Any] = {"code": error.code, "message": error.message}
+        if error.field_errors:
+            content["details"] = {"errors": [e.to_json() for e in error.field_errors]}
+        body = {"error": content, "meta": self.meta(connection)}
+        headers = {**error.headers, "X-Request-ID": self.request_id(connection)}
+        return Response(to_json_bytes(body), error.status, headers, media_type="application/json")

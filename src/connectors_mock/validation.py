@@ -1,0 +1,90 @@
+"""Reading a request against its operation: body limits, media type, JSON, and the compiled
+schemas of the spec. Every schema failure of a request is reported at once in one 422."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.spec import Operation
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Inputs:
+    """A request's validated parts, as the handler sees them."""
+
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+async def read_inputs(request: Request, operation: Operation) -> Inputs:
+    inputs = Inputs(
+        path=dict(request.path_params),
+        query={p.name: request.query_params[p.name] for p in operation.parameters if p.location == "query" and p.name in request.query_params},
+    )
+    values: dict[str, dict[str, str]] = {
+        "path": inputs.path,
+        "query": inputs.query,
+        "header": {p.name: request.headers[p.name] for p in operation.parameters if p.location == "header" and p.name in request.headers},
+    }
+    errors: list[FieldError] = []
+    for location, validator in operation.parameter_validators.items():
+        errors += validator.errors(values[location])
+    if operation.body_media_types:
+        raw = await _read_limited(request)
+        if raw:
+            _check_media_type(request, operation)
+            inputs.body = _parse_json(raw)
+            assert operation.body_validator is not None
+            errors += operation.body_validator.errors(inputs.body)
+        elif operation.body_required:
+            raise ApiError(400, "invalid_request", "Request body is required (application/json)")
+    if errors:
+        raise validation_failed("Request is invalid", errors)
+    return inputs
+
+
+async def _read_limited(request: Request) -> bytes:
+    too_large = ApiError(413, "invalid_request", f"Request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    # A chunked body has no length up front, so the limit is also kept while reading.
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_media_type(request: Request, operation: Operation) -> None:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in operation.body_media_types:
+        expected = ", ".join(operation.body_media_types)
+        got = f'"{content_type}"' if content_type else "none"
+        raise ApiError(415, "invalid_request", f"Content-Type must be {expected} (got {got})")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_request", f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc}") from exc
