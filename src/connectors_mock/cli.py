@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -69,11 +71,19 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
-    if args.access_log:
-        config.log_level = "info"
+    log_level = "info" if args.access_log else "warning"
+    config = uvicorn.Config(app, log_level=log_level, access_log=args.access_log, server_header=False)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
+    # handler was there before; this one turns a requested stop into exit status 0, so
+    # `kill $pid; wait $pid` under `set -e` does not fail a CI script.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _exit_cleanly)
     _Server(config).run(sockets=[sock])
     return 0
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

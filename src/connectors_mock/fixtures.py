@@ -71,8 +71,13 @@ class FixtureError(Exception):
     """A fixture file that cannot be loaded; the message names the file and the place."""
 
 
+def _word(fake: Faker) -> str:
+    """A lower-case ASCII word (faker's words may be capitalised)."""
+    return "".join(c for c in str(fake.word()).lower() if c.isascii() and c.isalnum()) or "docs"
+
+
 def _slug(fake: Faker) -> str:
-    return f"{fake.word()}-{fake.word()}".lower()
+    return f"{_word(fake)}-{_word(fake)}"
 
 
 def _token(fake: Faker, length: int) -> str:
@@ -83,20 +88,20 @@ def _token(fake: Faker, length: int) -> str:
 Filler = Callable[[Faker], tuple[dict[str, Any], dict[str, Any]]]
 FILLERS: dict[str, Filler] = {
     "s3": lambda f: (
-        {"bucket": f"{_slug(f)}-docs", "region": f.random_element(AWS_REGIONS), "prefix": f"/{f.word()}/"},
+        {"bucket": f"{_slug(f)}-docs", "region": f.random_element(AWS_REGIONS), "prefix": f"/{_word(f)}/"},
         {"accessKeyId": "AKIA" + _token(f, 16).upper(), "secretAccessKey": _token(f, 40)},
     ),
     "google_drive": lambda f: ({}, {"accessToken": "ya29." + _token(f, 64), "refreshToken": _token(f, 48)}),
     "confluence": lambda f: (
-        {"instanceUrl": f"https://{f.domain_word()}.atlassian.net/wiki", "spaceKeys": [f.word().upper()]},
+        {"instanceUrl": f"https://{_word(f)}.atlassian.net/wiki", "spaceKeys": [_word(f).upper()]},
         {"email": f.company_email(), "apiToken": _token(f, 24)},
     ),
     "github": lambda f: (
-        {"repos": [f"{f.domain_word()}/{_slug(f)}"], "branch": "main", "pathFilter": "docs/**/*.md"},
+        {"repos": [f"{_word(f)}/{_slug(f)}"], "branch": "main", "pathFilter": "docs/**/*.md"},
         {"token": "ghp_" + _token(f, 36)},
     ),
     "slack": lambda f: (
-        {"channels": [f"#{f.word()}", f"#{f.word()}-help"]},
+        {"channels": [f"#{_word(f)}", f"#{_word(f)}-help"]},
         {"botToken": "xoxb-" + f.numerify("############-#############-") + _token(f, 24)},
     ),
     "notion": lambda f: ({}, {"accessToken": "secret_" + _token(f, 43)}),
@@ -105,7 +110,7 @@ FILLERS: dict[str, Filler] = {
         {"username": f.company_email(), "password": f.password(length=16), "securityToken": _token(f, 24)},
     ),
     "postgresql": lambda f: (
-        {"host": f"db.{f.domain_name()}", "port": 5432, "database": f"{f.word()}_prod", "schema": "public"},
+        {"host": f"db.{f.domain_name()}", "port": 5432, "database": f"{_word(f)}_prod", "schema": "public"},
         {"username": f.user_name()[:63], "password": f.password(length=20)},
     ),
 }
@@ -144,7 +149,9 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
             problems.append(f"{where}.type: unknown type {raw['type']!r} (known: {', '.join(FILLERS)})")
             continue
         connector = _fill(raw, fake, ids, now)
-        problems += [f"{where}{e.path.removeprefix('$')}: {e.message}" for e in connector_check.errors(connector.to_json())]
+        problems += [
+            f"{where}{e.path.removeprefix('$')}: {e.message}" for e in connector_check.errors(connector.to_json())
+        ]
         credential_check = spec.credential_validators.get(connector.type)
         if credential_check is not None:
             problems += [

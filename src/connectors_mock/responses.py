@@ -20,11 +20,7 @@ _SCOPE_KEY = "connectors_mock.request_id"
 
 
 def to_json_bytes(body: Any) -> bytes:
-    try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        # A client may send a lone surrogate (`"\ud800"`); only escaped can it go back out.
-        return json.dumps(body, separators=(",", ":")).encode("ascii")
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Envelope:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from connectors_mock import resources
@@ -24,7 +24,7 @@ from connectors_mock.errors import FieldError, Location
 
 DOCUMENT_URI = "urn:connectors-mock:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-_MESSAGE_LIMIT = 200
+_QUOTE_LIMIT = 60
 
 
 class SpecMismatch(Exception):
@@ -50,11 +50,7 @@ class Validator:
 
     def errors(self, instance: object) -> list[FieldError]:
         found = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-        errors = [error for e in found for error in _field_errors(e, self.location)]
-        if self.location != "body":
-            # Parameters are named as the client sent them (`collection`), not as `$.collection`.
-            errors = [FieldError(e.location, e.path.removeprefix("$."), e.message) for e in errors]
-        return errors
+        return [error for e in found for error in _field_errors(e, self.location)]
 
 
 class DiscriminatedValidator:
@@ -81,24 +77,41 @@ AnyValidator = Validator | DiscriminatedValidator
 def _field_errors(error: ValidationError, location: Location) -> list[FieldError]:
     """Split errors that name fields in their message (`required`, `additionalProperties`)
     into one error per field, each with that field's own path."""
-    base = error.json_path
+    parts = list(error.absolute_path)
     instance = error.instance
     if error.validator == "required" and isinstance(instance, dict):
         # jsonschema reports each missing property as its own error, named in the message.
-        name = next(p for p in error.validator_value if error.message.startswith(repr(p)))
-        return [FieldError(location, _child(base, name), "is required")]
-    if error.validator == "additionalProperties" and isinstance(error.schema, dict):
+        required: list[str] = error.validator_value  # type: ignore[assignment]
+        name = next(p for p in required if error.message.startswith(repr(p)))
+        return [FieldError(location, _path(location, [*parts, name]), "is required")]
+    if error.validator == "additionalProperties" and isinstance(error.schema, dict) and isinstance(instance, dict):
         known = error.schema.get("properties", {})
         extra = [key for key in instance if key not in known]
-        return [FieldError(location, _child(base, key), "is not a known field here") for key in extra]
-    message = error.message
-    if len(message) > _MESSAGE_LIMIT:
-        message = message[: _MESSAGE_LIMIT - 3] + "..."
-    return [FieldError(location, base, message)]
+        return [FieldError(location, _path(location, [*parts, key]), "is not a known field here") for key in extra]
+    return [FieldError(location, _path(location, parts), _shorten(error.message, instance))]
 
 
-def _child(base: str, name: str) -> str:
-    return f"{base}.{name}" if name.isidentifier() else f"{base}[{name!r}]"
+def _path(location: Location, parts: list[str | int]) -> str:
+    """A JSON path into a body (`$.config.repos[0]`); a parameter goes by its own name."""
+    if location != "body":
+        return str(parts[0]) if parts else ""
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.isidentifier():
+            path += f".{part}"
+        else:
+            path += f"[{part!r}]"
+    return path
+
+
+def _shorten(message: str, instance: object) -> str:
+    """jsonschema quotes the offending value in full; a 1 MB string would drown the reason."""
+    quoted = repr(instance)
+    if len(quoted) > _QUOTE_LIMIT:
+        message = message.replace(quoted, quoted[:_QUOTE_LIMIT] + f"... ({len(quoted)} characters)")
+    return message
 
 
 @dataclass(frozen=True)
@@ -125,8 +138,7 @@ class Operation:
 class Spec:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        resource: Resource[Any] = Resource(contents=document, specification=DRAFT202012)
-        self.registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, resource)
+        self.registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
         self._resolver = self.registry.resolver(base_uri=DOCUMENT_URI)
         self._derived = 0
         self.operations: dict[str, Operation] = {}
@@ -144,7 +156,8 @@ class Spec:
     def load(cls, path: Path | None = None) -> Spec:
         with open(path or resources.spec_path(), encoding="utf-8") as handle:
             # libyaml's loader, where PyYAML was built with it, reads the spec several times faster.
-            return cls(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            return cls(yaml.load(handle, Loader=loader))  # noqa: S506 - a safe loader, in C
 
     def bind(self, handlers: Mapping[str, Callable[..., Any]]) -> list[tuple[Operation, Callable[..., Any]]]:
         """Pair each operation with its handler; anything unpaired stops start-up."""
@@ -177,15 +190,15 @@ class Spec:
         schema_pointers: dict[Location, dict[str, str]] = {}
         declared = [(_pointer("paths", path, "parameters", i), p) for i, p in enumerate(item.get("parameters", []))]
         declared += [(f"{op_pointer}/parameters/{i}", p) for i, p in enumerate(raw.get("parameters", []))]
-        for pointer, node in declared:
-            pointer, param = self._deref(pointer, node)
+        for declared_at, node in declared:
+            pointer, param = self._deref(declared_at, node)
             location: Location = param["in"]
             # Header names are matched case-insensitively, so they are kept lower-cased.
             name = param["name"].lower() if location == "header" else param["name"]
             parameters.append(Parameter(name, location, bool(param.get("required", False))))
             schema_pointers.setdefault(location, {})[name] = f"{pointer}/schema"
         security = raw.get("security", self.document.get("security", []))
-        body_required, media_types, body_pointer = False, (), None
+        body_required, media_types, body_pointer = False, tuple[str, ...](), None
         if "requestBody" in raw:
             pointer, body = self._deref(f"{op_pointer}/requestBody", raw["requestBody"])
             body_required = bool(body.get("required", False))
@@ -243,7 +256,7 @@ class Spec:
         """Compile a schema made here (not in the document) against the same registry."""
         self._derived += 1
         uri = f"urn:connectors-mock:derived/{self._derived}"
-        self.registry = self.registry.with_resource(uri, Resource(contents=schema, specification=DRAFT202012))
+        self.registry = self.registry.with_resource(uri, DRAFT202012.create_resource(schema))
         return Validator(self.registry, uri, location)
 
     def _compile_discriminated(self, schema_name: str, prop: str) -> dict[str, Validator]:

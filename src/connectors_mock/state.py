@@ -75,9 +75,7 @@ def _under(prefix: str, errors: Iterable[FieldError]) -> list[FieldError]:
 
 
 class Tenant:
-    def __init__(
-        self, seed: SeedData, clock: Clock, ids: IdSource, config_checks: Mapping[str, SchemaCheck]
-    ) -> None:
+    def __init__(self, seed: SeedData, clock: Clock, ids: IdSource, config_checks: Mapping[str, SchemaCheck]) -> None:
         self._clock = clock
         self._ids = ids
         self._config_checks = config_checks

@@ -4,6 +4,7 @@ schemas of the spec. Every schema failure of a request is reported at once in on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,9 @@ from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.spec import Operation
 
 MAX_BODY_BYTES = 1024 * 1024
+# `\ud800`-style escapes: the only way JSON text can carry a UTF-16 surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -27,12 +31,20 @@ class Inputs:
 async def read_inputs(request: Request, operation: Operation) -> Inputs:
     inputs = Inputs(
         path=dict(request.path_params),
-        query={p.name: request.query_params[p.name] for p in operation.parameters if p.location == "query" and p.name in request.query_params},
+        query={
+            p.name: request.query_params[p.name]
+            for p in operation.parameters
+            if p.location == "query" and p.name in request.query_params
+        },
     )
     values: dict[str, dict[str, str]] = {
         "path": inputs.path,
         "query": inputs.query,
-        "header": {p.name: request.headers[p.name] for p in operation.parameters if p.location == "header" and p.name in request.headers},
+        "header": {
+            p.name: request.headers[p.name]
+            for p in operation.parameters
+            if p.location == "header" and p.name in request.headers
+        },
     }
     errors: list[FieldError] = []
     for location, validator in operation.parameter_validators.items():
@@ -81,10 +93,39 @@ def _reject_constant(name: str) -> Any:
 
 def _parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_request", f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+        raise ApiError(
+            400, "invalid_request", f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}"
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise ApiError(
+            400, "invalid_request", f"Request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc}") from exc
+    if _SURROGATE_ESCAPE.search(raw):
+        where = _lone_surrogate(body, "$")
+        if where is not None:
+            # Such a string could never be sent back as UTF-8 (RFC 8259 section 8.2).
+            raise ApiError(400, "invalid_request", f"Request body has a lone UTF-16 surrogate at {where}")
+    return body
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The JSON path of the first string (or key) holding an unpaired surrogate."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return path
+            children.append((f"{path}.{key}", item))
+    elif isinstance(value, list):
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    for child_path, item in children:
+        found = _lone_surrogate(item, child_path)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,63 @@
+"""The bearer token is the tenant; tenants never see each other's connectors."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.conftest import S3_CREATE, ClientFactory
+
+
+def test_a_missing_authorization_header_is_refused(make_client: ClientFactory) -> None:
+    response = make_client(token=None).get("/v1/connectors")
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "unauthorized", "message": "Authorization header required"}
+
+
+def test_a_header_that_is_not_a_bearer_key_is_refused(client: TestClient) -> None:
+    for value in ("Basic dXNlcjpwYXNz", "Bearer", "Bearer    "):
+        response = client.get("/v1/connectors", headers={"Authorization": value})
+        assert response.status_code == 401, value
+        assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_any_key_works_unless_keys_are_restricted(make_client: ClientFactory) -> None:
+    assert make_client(token="anything-at-all").get("/v1/connectors").status_code == 200
+    restricted = {"api_keys": frozenset({"sk_live_1", "sk_live_2"})}
+    assert make_client(token="sk_live_2", **restricted).get("/v1/connectors").status_code == 200
+    refused = make_client(token="sk_other", **restricted).get("/v1/connectors")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == {"code": "unauthorized", "message": "Invalid API key"}
+
+
+def test_auth_is_checked_before_the_body(make_client: ClientFactory) -> None:
+    response = make_client(token=None).post("/v1/connectors", content=b"{not json")
+    assert response.status_code == 401
+
+
+def test_two_tenants_cannot_see_or_touch_each_others_connectors(client: TestClient) -> None:
+    mine = client.post("/v1/connectors", json=S3_CREATE).json()["data"]
+    other = {"Authorization": "Bearer key-b"}
+    path = f"/v1/connectors/{mine['id']}"
+
+    assert mine["id"] not in {c["id"] for c in client.get("/v1/connectors", headers=other).json()["data"]}
+    assert client.get(path, headers=other).status_code == 404
+    assert client.put(path, json={"name": "Hijacked"}, headers=other).status_code == 404
+    assert client.delete(path, headers=other).status_code == 404
+    assert client.get(path).json()["data"] == mine
+    # The other tenant has its own copy of the fixtures, so the name is free there too.
+    assert client.post("/v1/connectors", json=S3_CREATE, headers=other).status_code == 201
+
+
+def test_one_tenants_changes_to_fixtures_do_not_reach_another(client: TestClient) -> None:
+    assert client.delete("/v1/connectors/conn_abc123").status_code == 204
+    assert client.get("/v1/connectors/conn_abc123").status_code == 404
+    other = {"Authorization": "Bearer key-b"}
+    assert client.get("/v1/connectors/conn_abc123", headers=other).json()["data"]["name"] == "Engineering Confluence"
+
+
+def test_a_team_header_selects_a_separate_space_of_the_same_key(client: TestClient) -> None:
+    research = {"X-Team-ID": "team_research"}
+    created = client.post("/v1/connectors", json=S3_CREATE, headers=research).json()["data"]
+    assert client.get(f"/v1/connectors/{created['id']}", headers=research).status_code == 200
+    assert client.get(f"/v1/connectors/{created['id']}").status_code == 404
+    assert client.get("/v1/connectors", headers={"X-Team-ID": "bad team!"}).status_code == 422

@@ -1,0 +1,122 @@
+"""`connectors-mock serve` as a person or a test suite starts it: a real process on a port."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "connectors-mock"
+
+
+@contextmanager
+def serving(
+    *args: str,
+    command: tuple[str, ...] = (sys.executable, "-m", "connectors_mock"),
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `serve` on a free port; yield the process and the URL it printed."""
+    process = subprocess.Popen(
+        [*command, "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("connectors-mock listening on http://"):
+            process.kill()
+            pytest.fail(f"serve did not start: {line!r} {process.stderr.read()}")
+        yield process, line.rsplit(" ", 1)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def get(url: str, token: str = "k") -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_url_answers_and_stops_cleanly(stop: signal.Signals) -> None:
+    with serving() as (process, url):
+        assert url.startswith("http://127.0.0.1:")
+        status, body = get(f"{url}/v1/connectors/conn_abc123")
+        assert status == 200
+        assert body["data"]["name"] == "Engineering Confluence"  # type: ignore[index]
+        process.send_signal(stop)
+        assert process.wait(timeout=10) == 0
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read() == ""
+        assert "Traceback" not in process.stderr.read()
+
+
+def test_the_console_script_works_like_python_m() -> None:
+    with serving(command=(str(CONSOLE_SCRIPT),)) as (process, url):
+        assert get(f"{url}/v1/connectors")[0] == 200
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_api_keys_restrict_who_may_call() -> None:
+    with serving("--api-key", "sk_one", "--api-key", "sk_two") as (_, url):
+        assert get(f"{url}/v1/connectors", token="sk_two")[0] == 200
+        status, body = get(f"{url}/v1/connectors", token="sk_three")
+        assert status == 401
+        assert body["error"]["message"] == "Invalid API key"  # type: ignore[index]
+
+
+def test_the_seed_repeats_across_runs() -> None:
+    def first_run_output() -> list[object]:
+        with serving("--seed", "99") as (_, url):
+            return [get(f"{url}/v1/connectors")[1]["data"], get(f"{url}/v1/connectors")[1]["meta"]]
+
+    assert first_run_output() == first_run_output()
+
+
+def test_a_bad_fixture_file_stops_start_up_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("collections: [col_a]\nconnectors:\n  - {type: ftp, collection: col_a}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "connectors_mock", "serve", "--fixtures", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{path}: $.connectors[0].type: unknown type 'ftp'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_busy_port_is_reported_plainly() -> None:
+    with serving() as (_, url):
+        port = url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "connectors_mock", "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

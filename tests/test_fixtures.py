@@ -1,0 +1,97 @@
+"""Fixture files: the default one, replacements, faker fill-in, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors_mock import resources
+from connectors_mock.clock import MANUAL_EPOCH
+from connectors_mock.fixtures import FixtureError, load_seed_data
+from connectors_mock.spec import Spec
+from tests.conftest import ClientFactory
+
+
+def test_the_default_fixtures_hold_every_id_the_reference_uses(spec: Spec) -> None:
+    seed_data = load_seed_data(resources.default_fixtures_path(), spec, MANUAL_EPOCH, seed=1)
+    assert {"col_abc123", "col_xyz"} <= set(seed_data.collections)
+    by_id = {c.id: c for c in seed_data.connectors}
+    assert by_id["conn_abc123"].collection == "col_xyz"
+    assert len({c.type for c in seed_data.connectors}) == 8
+    assert {c.status for c in seed_data.connectors} == {"active", "error"}
+
+
+def test_faker_fills_what_a_fixture_leaves_out_and_the_seed_repeats_it(spec: Spec, tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text("collections: [col_a]\nconnectors:\n  - {type: postgresql, collection: col_a}\n")
+    [first] = load_seed_data(path, spec, MANUAL_EPOCH, seed=5).connectors
+    [again] = load_seed_data(path, spec, MANUAL_EPOCH, seed=5).connectors
+    [other] = load_seed_data(path, spec, MANUAL_EPOCH, seed=6).connectors
+    assert first.to_json() == again.to_json()
+    assert first.credentials == again.credentials
+    assert first.to_json() != other.to_json()
+    assert first.id.startswith("conn_")
+    assert first.name.endswith("Postgres")
+    assert set(first.config) == {"host", "port", "database", "schema"}
+    assert set(first.credentials) == {"username", "password"}
+    assert first.created_at < MANUAL_EPOCH
+
+
+def test_fixtures_option_replaces_the_default_file(make_client: ClientFactory, tmp_path: Path) -> None:
+    path = tmp_path / "own.yaml"
+    path.write_text(
+        "collections: [col_only]\nconnectors:\n  - {id: conn_mine, name: Mine, type: notion, collection: col_only}\n"
+    )
+    client = make_client(fixtures=path)
+    assert [c["id"] for c in client.get("/v1/connectors").json()["data"]] == ["conn_mine"]
+    assert client.get("/v1/connectors/conn_abc123").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("connectors: []\n", "$: 'collections' is a required property"),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: ftp, collection: col_a}\n",
+            "$.connectors[0].type: unknown type 'ftp'",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_b}\n",
+            '$.connectors[0].collection: "col_b" is not listed',
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n"
+            "  - {type: postgresql, collection: col_a, config: {host: h, database: d, port: 99999}}\n",
+            "$.connectors[0].config.port: 99999 is greater than the maximum of 65535",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, credentials: {token: x}}\n",
+            "$.connectors[0].credentials.accessKeyId: is required",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n"
+            "  - {id: conn_x, type: s3, collection: col_a}\n  - {id: conn_x, type: s3, collection: col_a}\n",
+            "$.connectors[1].id: 'conn_x' is used twice",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, status: syncing}\n",
+            "$.connectors[0].status",
+        ),
+        ("collections: [a b]\n", "$.collections[0]"),
+        ("collections: [col_a\n", "while parsing"),
+    ],
+)
+def test_a_bad_fixture_file_names_the_file_and_the_place(spec: Spec, tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(FixtureError) as error:
+        load_seed_data(path, spec, MANUAL_EPOCH, seed=1)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_filled_data_is_valid_whatever_the_seed(spec: Spec) -> None:
+    """Faker's output varies by seed; every seed must still give fixtures the spec accepts."""
+    for seed in range(60):
+        load_seed_data(resources.default_fixtures_path(), spec, MANUAL_EPOCH, seed=seed)

@@ -1,0 +1,52 @@
+"""The built wheel carries the contract, the fixtures and the scenarios, and runs from any
+directory without the checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.test_cli import get, serving
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"), str(REPO)],
+        check=True,
+        timeout=300,
+    )
+    [wheel] = (tmp_path / "dist").glob("connectors_mock-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {
+        "connectors_mock/_data/openapi.yaml",
+        "connectors_mock/_data/fixtures/default.yaml",
+        "connectors_mock/_data/scenarios/README.md",
+    } <= names
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run(
+        [sys.executable, "-c", "from connectors_mock import resources; print(resources.spec_path())"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(site)
+
+    with serving(cwd=elsewhere, env=env) as (_, url):
+        status, body = get(f"{url}/v1/connectors/conn_abc123")
+    assert status == 200
+    assert body["data"]["id"] == "conn_abc123"  # type: ignore[index]

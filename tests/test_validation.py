@@ -1,0 +1,106 @@
+"""What a client can send wrong at the HTTP level: each gets a clear error, nothing breaks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from starlette.testclient import TestClient
+
+from connectors_mock.validation import MAX_BODY_BYTES
+from tests.conftest import S3_CREATE
+
+
+def error_of(response: object) -> dict[str, object]:
+    body: dict[str, dict[str, object]] = response.json()  # type: ignore[attr-defined]
+    return body["error"]
+
+
+def test_malformed_json_is_a_400_naming_where(client: TestClient) -> None:
+    response = client.post("/v1/connectors", content=b'{"name": "x",', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_request"
+    assert "line 1 column" in str(error_of(response)["message"])
+
+
+def test_non_finite_numbers_are_not_json(client: TestClient) -> None:
+    body = json.dumps({**S3_CREATE, "config": {**S3_CREATE["config"], "bucket": float("nan")}})
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "NaN" in str(error_of(response)["message"])
+
+
+def test_invalid_utf8_is_a_400(client: TestClient) -> None:
+    response = client.post("/v1/connectors", content=b'{"name": "\xff"}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_deeply_nested_json_is_refused_not_crashed_on(client: TestClient) -> None:
+    body = b'{"name":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 422)
+
+
+def test_a_lone_surrogate_is_refused_with_its_place(client: TestClient) -> None:
+    body = json.dumps({**S3_CREATE, "config": {**S3_CREATE["config"], "prefix": "bad \ud800"}})
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "$.config.prefix" in str(error_of(response)["message"])
+
+
+def test_a_surrogate_pair_is_an_ordinary_character(client: TestClient) -> None:
+    body = json.dumps({**S3_CREATE, "name": "folder \U0001f4c1"})
+    assert "\\ud83d\\udcc1" in body
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.json()["data"]["name"] == "folder \U0001f4c1"
+
+
+def test_the_wrong_content_type_is_a_415(client: TestClient) -> None:
+    response = client.post("/v1/connectors", content=json.dumps(S3_CREATE), headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/json" in str(error_of(response)["message"])
+    assert "text/plain" in str(error_of(response)["message"])
+
+
+def test_a_charset_parameter_is_fine(client: TestClient) -> None:
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    assert client.post("/v1/connectors", content=json.dumps(S3_CREATE), headers=headers).status_code == 201
+
+
+def test_a_missing_body_is_a_400(client: TestClient) -> None:
+    response = client.post("/v1/connectors")
+    assert response.status_code == 400
+    assert "required" in str(error_of(response)["message"])
+
+
+def test_an_optional_body_may_be_left_out(client: TestClient) -> None:
+    assert client.post("/v1/connectors/conn_abc123/sync").status_code != 400
+
+
+def test_a_body_over_one_mebibyte_is_a_413(client: TestClient) -> None:
+    body = json.dumps({**S3_CREATE, "name": "x" * MAX_BODY_BYTES})
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "1 MiB" in str(error_of(response)["message"])
+
+
+def test_a_chunked_body_over_one_mebibyte_is_a_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = client.post("/v1/connectors", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_a_body_just_under_the_limit_is_read_and_the_reason_kept_short(client: TestClient) -> None:
+    body = json.dumps({**S3_CREATE, "name": "x" * (MAX_BODY_BYTES - 400)})
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    [error] = error_of(response)["details"]["errors"]  # type: ignore[index]
+    assert error["path"] == "$.name"
+    assert error["message"].endswith("is too long")
+    assert len(response.content) < 1000
