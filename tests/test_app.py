@@ -62,7 +62,9 @@ def test_a_malformed_path_id_names_the_parameter(client: TestClient) -> None:
 
 
 def test_query_parameters_are_validated(client: TestClient) -> None:
-    response = client.get("/v1/connectors/oauth/notion/authorize", params={"redirect_uri": "not a uri"})
+    response = client.get(
+        "/v1/connectors/oauth/notion/authorize", params={"redirect_uri": "not a uri", "collection": "x"}
+    )
     assert response.status_code == 422
     errors = {(e["location"], e["path"]) for e in response.json()["error"]["details"]["errors"]}
     assert errors == {("query", "collection"), ("query", "redirect_uri")}

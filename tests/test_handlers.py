@@ -65,6 +65,25 @@ def test_credentials_never_come_back_from_any_operation(client: TestClient) -> N
         assert '"credentials"' not in response.text
 
 
+def test_an_invalid_credential_is_not_echoed_in_the_error(client: TestClient) -> None:
+    body = {
+        "name": "Support Slack",
+        "type": "slack",
+        "collection": "col_support",
+        "config": {"channels": ["#support"]},
+        "credentials": {"botToken": "xoxq-TOPSECRET-123"},
+    }
+    response = client.post("/v1/connectors", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["error"]["details"]["errors"]
+    assert error["path"] == "$.credentials.botToken"
+    assert error["message"].startswith("must match '^xox[abp]-")
+    assert "TOPSECRET" not in response.text
+    wrong_shape = client.post("/v1/connectors", json={**body, "credentials": "TOPSECRET"})
+    assert wrong_shape.status_code == 422
+    assert "TOPSECRET" not in wrong_shape.text
+
+
 def test_get_of_an_unknown_id_is_not_found(client: TestClient) -> None:
     response = client.get("/v1/connectors/conn_doesnotexist")
     assert response.status_code == 404
@@ -239,7 +258,7 @@ def test_sync_and_oauth_operations_say_they_are_not_implemented(client: TestClie
     calls = [
         client.post("/v1/connectors/conn_abc123/sync"),
         client.get("/v1/connectors/conn_abc123/sync/job_abc123"),
-        client.get("/v1/connectors/oauth/google_drive/authorize", params={"collection": "col_abc123"}),
+        client.get("/v1/connectors/oauth/google_drive/authorize"),
         client.post("/v1/connectors/oauth/notion/callback", json={"code": "c", "state": "s"}),
     ]
     for response in calls:

@@ -88,7 +88,23 @@ def _field_errors(error: ValidationError, location: Location) -> list[FieldError
         known = error.schema.get("properties", {})
         extra = [key for key in instance if key not in known]
         return [FieldError(location, _path(location, [*parts, key]), "is not a known field here") for key in extra]
+    if isinstance(error.schema, dict) and error.schema.get("writeOnly"):
+        return [FieldError(location, _path(location, parts), _without_value(error))]
     return [FieldError(location, _path(location, parts), _shorten(error.message, instance))]
+
+
+def _without_value(error: ValidationError) -> str:
+    """jsonschema's message quotes the value; a write-only value (a credential) must not be
+    sent back, not even in an error."""
+    rule = error.validator_value
+    reasons = {
+        "type": f"must be of type {rule!r}",
+        "pattern": f"must match {rule!r}",
+        "minLength": f"must be at least {rule} characters long",
+        "maxLength": f"must be at most {rule} characters long",
+        "format": f"must be a valid {rule}",
+    }
+    return reasons.get(str(error.validator), f"fails the {error.validator!r} rule") + " (the value is not shown)"
 
 
 def _path(location: Location, parts: list[str | int]) -> str:
