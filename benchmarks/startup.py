@@ -60,9 +60,8 @@ def main() -> None:
     times = [one_run(command) for _ in range(args.runs)]
     for index, seconds in enumerate(times, 1):
         print(f"run {index}: {seconds * 1000:.0f} ms")
-    print(
-        f"median of {args.runs}: {statistics.median(times) * 1000:.0f} ms (launch of `connectors-mock serve` to first 200)"
-    )
+    median_ms = statistics.median(times) * 1000
+    print(f"median of {args.runs}: {median_ms:.0f} ms (launch of `connectors-mock serve` to first 200)")
 
 
 if __name__ == "__main__":
