@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import schemathesis
 from starlette.testclient import TestClient
@@ -37,7 +37,7 @@ def contract() -> Any:
     return schemathesis.openapi.from_path(str(resources.spec_path()))
 
 
-def check_response(response: httpx.Response, spec: Spec, contract: Any) -> None:
+def check_response(response: httpx2.Response, spec: Spec, contract: Any) -> None:
     """What every response of the fake must be: documented, valid, with its request id."""
     response.read()
     request = response.request
