@@ -25,7 +25,7 @@ from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.responses import Envelope
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend
-from connectors_mock.validation import read_inputs
+from connectors_mock.inputs import read_inputs
 
 # Headers a browser front end on another origin must be allowed to read.
 EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors_mock.errors import ApiError
 from connectors_mock.state import Tenant
-from connectors_mock.validation import Inputs
+from connectors_mock.inputs import Inputs
 
 
 @dataclass(frozen=True)

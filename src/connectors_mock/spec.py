@@ -1,5 +1,5 @@
-"""The contract, loaded once: its operations by `operationId`, and validators for their
-parameters, bodies and responses, compiled at start-up.
+"""The contract, loaded once: its operations by `operationId`, and validators (see
+`validators.py`) for their parameters, bodies and responses, compiled at start-up.
 
 Schemas are compiled as `{"$ref": "urn:connectors-mock:openapi#/<pointer>"}` against a registry
 holding the whole document, so the spec's own `#/components/...` references resolve unchanged.
@@ -14,17 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from connectors_mock import resources
-from connectors_mock.errors import FieldError, Location
+from connectors_mock.errors import Location
+from connectors_mock.validators import AnyValidator, DiscriminatedValidator, Validator
 
 DOCUMENT_URI = "urn:connectors-mock:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-_QUOTE_LIMIT = 60
 
 
 class SpecMismatch(Exception):
@@ -37,97 +35,6 @@ def _escape(token: str) -> str:
 
 def _pointer(*tokens: str | int) -> str:
     return "".join("/" + _escape(str(token)) for token in tokens)
-
-
-class Validator:
-    """A compiled schema that reports every failure as a `FieldError`."""
-
-    def __init__(self, registry: Registry[Any], ref: str, location: Location) -> None:
-        self._validator = Draft202012Validator(
-            {"$ref": ref}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
-        self.location = location
-
-    def errors(self, instance: object) -> list[FieldError]:
-        found = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-        return [error for e in found for error in _field_errors(e, self.location)]
-
-
-class DiscriminatedValidator:
-    """A `oneOf` with a discriminator: check the discriminator, then only the chosen shape,
-    so errors name the real field instead of 'not valid under any of the given schemas'."""
-
-    def __init__(self, selector: Validator, prop: str, variants: Mapping[str, Validator]) -> None:
-        self._selector = selector
-        self._prop = prop
-        self._variants = variants
-        self.location = selector.location
-
-    def errors(self, instance: object) -> list[FieldError]:
-        selected = self._selector.errors(instance)
-        if selected:
-            return selected
-        assert isinstance(instance, dict)
-        return self._variants[instance[self._prop]].errors(instance)
-
-
-AnyValidator = Validator | DiscriminatedValidator
-
-
-def _field_errors(error: ValidationError, location: Location) -> list[FieldError]:
-    """Split errors that name fields in their message (`required`, `additionalProperties`)
-    into one error per field, each with that field's own path."""
-    parts = list(error.absolute_path)
-    instance = error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        # jsonschema reports each missing property as its own error, named in the message.
-        required: list[str] = error.validator_value  # type: ignore[assignment]
-        name = next(p for p in required if error.message.startswith(repr(p)))
-        return [FieldError(location, _path(location, [*parts, name]), "is required")]
-    if error.validator == "additionalProperties" and isinstance(error.schema, dict) and isinstance(instance, dict):
-        known = error.schema.get("properties", {})
-        extra = [key for key in instance if key not in known]
-        return [FieldError(location, _path(location, [*parts, key]), "is not a known field here") for key in extra]
-    if isinstance(error.schema, dict) and error.schema.get("writeOnly"):
-        return [FieldError(location, _path(location, parts), _without_value(error))]
-    return [FieldError(location, _path(location, parts), _shorten(error.message, instance))]
-
-
-def _without_value(error: ValidationError) -> str:
-    """jsonschema's message quotes the value; a write-only value (a credential) must not be
-    sent back, not even in an error."""
-    rule = error.validator_value
-    reasons = {
-        "type": f"must be of type {rule!r}",
-        "pattern": f"must match {rule!r}",
-        "minLength": f"must be at least {rule} characters long",
-        "maxLength": f"must be at most {rule} characters long",
-        "format": f"must be a valid {rule}",
-    }
-    return reasons.get(str(error.validator), f"fails the {error.validator!r} rule") + " (the value is not shown)"
-
-
-def _path(location: Location, parts: list[str | int]) -> str:
-    """A JSON path into a body (`$.config.repos[0]`); a parameter goes by its own name."""
-    if location != "body":
-        return str(parts[0]) if parts else ""
-    path = "$"
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part.isidentifier():
-            path += f".{part}"
-        else:
-            path += f"[{part!r}]"
-    return path
-
-
-def _shorten(message: str, instance: object) -> str:
-    """jsonschema quotes the offending value in full; a 1 MB string would drown the reason."""
-    quoted = repr(instance)
-    if len(quoted) > _QUOTE_LIMIT:
-        message = message.replace(quoted, quoted[:_QUOTE_LIMIT] + f"... ({len(quoted)} characters)")
-    return message
 
 
 @dataclass(frozen=True)
@@ -225,7 +132,8 @@ class Spec:
             method=method.upper(),
             path=path,
             parameters=tuple(parameters),
-            requires_auth=any(bool(requirement) or requirement == {} for requirement in security),
+            # An empty requirement (`{}`) in the list makes authentication optional.
+            requires_auth=bool(security) and {} not in security,
             body_required=body_required,
             body_media_types=media_types,
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from starlette.testclient import TestClient
 
-from connectors_mock.validation import MAX_BODY_BYTES
+from connectors_mock.inputs import MAX_BODY_BYTES
 from tests.conftest import S3_CREATE
 
 
