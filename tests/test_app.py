@@ -113,6 +113,31 @@ def test_browsers_on_another_origin_may_call_it(client: TestClient) -> None:
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
 
 
+def test_preflights_offer_only_the_methods_the_api_has(client: TestClient) -> None:
+    preflight = client.options(
+        "/v1/connectors",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PATCH"},
+    )
+    assert preflight.status_code == 400
+    allowed = client.options(
+        "/v1/connectors", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT"}
+    )
+    assert allowed.headers["access-control-allow-methods"] == "DELETE, GET, POST, PUT"
+
+
+def test_a_public_page_may_call_the_fake_on_localhost(client: TestClient) -> None:
+    preflight = client.options(
+        "/v1/connectors",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-private-network"] == "true"
+
+
 def test_the_same_seed_gives_the_same_ids_data_and_timestamps(make_client: ClientFactory) -> None:
     def session(client: TestClient) -> list[object]:
         created = client.post(

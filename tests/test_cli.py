@@ -120,3 +120,16 @@ def test_a_busy_port_is_reported_plainly() -> None:
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_port_out_of_range_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "connectors_mock", "serve", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "99999 is not a port (0-65535)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from connectors_mock import resources
 from connectors_mock.clock import MANUAL_EPOCH
 from connectors_mock.fixtures import FixtureError, load_seed_data
 from connectors_mock.spec import Spec
-from tests.conftest import ClientFactory
+from starlette.testclient import TestClient
+
+from tests.conftest import S3_CREATE, ClientFactory
 
 
 def test_the_default_fixtures_hold_every_id_the_reference_uses(spec: Spec) -> None:
@@ -79,6 +82,23 @@ def test_fixtures_option_replaces_the_default_file(make_client: ClientFactory, t
             "$.connectors[0].status",
         ),
         ("collections: [a b]\n", "$.collections[0]"),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, createdAt: yesterday}\n",
+            "$.connectors[0].createdAt: 'yesterday' is not an ISO 8601 timestamp",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, status: error, lastError: {code: x}}\n",
+            "$.connectors[0].lastError.message: is required",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, lastError: {code: x, message: m}}\n",
+            "$.connectors[0].lastError: an active connector has no last error",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n"
+            "  - {type: s3, collection: col_a, createdAt: 2024-02-01T00:00:00Z, updatedAt: 2024-01-01T00:00:00Z}\n",
+            "$.connectors[0].updatedAt: is earlier than createdAt",
+        ),
         ("collections: [col_a\n", "while parsing"),
     ],
 )
@@ -95,3 +115,26 @@ def test_filled_data_is_valid_whatever_the_seed(spec: Spec) -> None:
     """Faker's output varies by seed; every seed must still give fixtures the spec accepts."""
     for seed in range(60):
         load_seed_data(resources.default_fixtures_path(), spec, MANUAL_EPOCH, seed=seed)
+
+
+def test_without_a_seed_the_filled_in_fixtures_stay_put_across_starts(spec: Spec) -> None:
+    first = load_seed_data(resources.default_fixtures_path(), spec, MANUAL_EPOCH, seed=None)
+    again = load_seed_data(resources.default_fixtures_path(), spec, MANUAL_EPOCH, seed=None)
+    assert [c.to_json() for c in first.connectors] == [c.to_json() for c in again.connectors]
+
+
+def test_connectors_are_listed_oldest_first(client: TestClient) -> None:
+    created = [c["createdAt"] for c in client.get("/v1/connectors").json()["data"]]
+    assert created == sorted(created)
+    new = client.post("/v1/connectors", json=S3_CREATE).json()["data"]
+    assert client.get("/v1/connectors").json()["data"][-1] == new
+
+
+def test_the_readme_fixture_example_loads(spec: Spec, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```yaml\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
+    path = tmp_path / "own.yaml"
+    path.write_text(example)
+    seed_data = load_seed_data(path, spec, MANUAL_EPOCH, seed=None)
+    assert seed_data.connectors[0].id == "conn_wiki"
+    assert len(seed_data.connectors) == 2

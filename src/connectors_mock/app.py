@@ -22,10 +22,10 @@ from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.ids import IdSource, seeded_random
+from connectors_mock.inputs import read_inputs
 from connectors_mock.responses import Envelope
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend
-from connectors_mock.inputs import read_inputs
 
 # Headers a browser front end on another origin must be allowed to read.
 EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
@@ -103,9 +103,12 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             Middleware(
                 CORSMiddleware,
                 allow_origins=["*"],
-                allow_methods=["*"],
+                allow_methods=sorted({operation.method for operation, _ in bound}),
                 allow_headers=["*"],
                 expose_headers=EXPOSED_HEADERS,
+                # A page served from the internet may call the fake on localhost (Chrome's
+                # Private Network Access asks first).
+                allow_private_network=True,
             )
         ],
         exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: internal_error},

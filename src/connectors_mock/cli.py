@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import socket
 import sys
@@ -24,9 +25,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the fake", description="Run the fake on HOST:PORT.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
+    )
     serve.add_argument("--fixtures", type=Path, help="fixture file to load instead of the built-in one")
-    serve.add_argument("--seed", type=int, help="make ids, generated data and timestamps repeat across runs")
+    serve.add_argument(
+        "--seed",
+        type=int,
+        help="make ids, generated data and timestamps repeat across runs (the clock stands still "
+        "at 2025-01-01T00:00:00Z)",
+    )
     serve.add_argument(
         "--api-key",
         action="append",
@@ -36,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--access-log", action="store_true", help="log every request (method, path, status)")
     return parser
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
+    return port
 
 
 class _Server(uvicorn.Server):
@@ -71,8 +86,10 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    log_level = "info" if args.access_log else "warning"
-    config = uvicorn.Config(app, log_level=log_level, access_log=args.access_log, server_header=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
+    if args.access_log:
+        # Only the request lines: uvicorn's own start-up chatter stays at warning.
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
     # handler was there before; this one turns a requested stop into exit status 0, so
     # `kill $pid; wait $pid` under `set -e` does not fail a CI script.

@@ -116,11 +116,14 @@ FILLERS: dict[str, Filler] = {
 }
 
 
-def _timestamp(value: Any) -> datetime:
+def _timestamp(value: Any, where: str) -> datetime:
     # YAML reads an unquoted 2024-01-15T10:00:00Z as a datetime already.
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return parse_timestamp(str(value))
+    try:
+        return parse_timestamp(str(value))
+    except ValueError:
+        raise FixtureError(f"{where}: {value!r} is not an ISO 8601 timestamp such as 2024-01-15T10:00:00Z") from None
 
 
 def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> SeedData:
@@ -134,50 +137,55 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
     if shape_errors:
         raise FixtureError("\n".join(f"{path}: {e.json_path}: {e.message}" for e in shape_errors))
 
+    # Without --seed the filled-in data still stays put from one start to the next, so a
+    # front end can keep a fixture's id; only what clients create later is random.
+    fill_seed = seed if seed is not None else 0
     fake = Faker()
-    fake.seed_instance(seed if seed is not None else seeded_random(None).random())
-    ids = IdSource(seeded_random(seed, "fixtures"))
+    fake.seed_instance(fill_seed)
+    ids = IdSource(seeded_random(fill_seed, "fixtures"))
     collection_check = spec.schema_validator("CollectionId")
-    connector_check = spec.schema_validator("Connector")
     problems: list[str] = []
     for index, collection in enumerate(document["collections"]):
         problems += [f"$.collections[{index}]: {e.message}" for e in collection_check.errors(collection)]
     connectors: list[Connector] = []
+    seen_ids: set[str] = set()
+    seen_names: set[tuple[str, str]] = set()
     for index, raw in enumerate(document.get("connectors") or []):
         where = f"$.connectors[{index}]"
         if raw["type"] not in FILLERS:
             problems.append(f"{where}.type: unknown type {raw['type']!r} (known: {', '.join(FILLERS)})")
             continue
-        connector = _fill(raw, fake, ids, now)
-        problems += [
-            f"{where}{e.path.removeprefix('$')}: {e.message}" for e in connector_check.errors(connector.to_json())
-        ]
-        credential_check = spec.credential_validators.get(connector.type)
-        if credential_check is not None:
-            problems += [
-                f"{where}.credentials{e.path.removeprefix('$')}: {e.message}"
-                for e in credential_check.errors(connector.credentials)
-            ]
-        if connector.collection not in document["collections"]:
-            problems.append(f'{where}.collection: "{connector.collection}" is not listed under collections')
+        try:
+            connector = _fill(raw, fake, ids, now, where)
+        except FixtureError as exc:
+            problems.append(str(exc))
+            continue
+        problems += _check(connector, where, spec, document["collections"])
+        if connector.id in seen_ids:
+            problems.append(f"{where}.id: {connector.id!r} is used twice")
+        if (connector.collection, connector.name) in seen_names:
+            problems.append(f"{where}.name: {connector.name!r} is used twice in {connector.collection}")
+        seen_ids.add(connector.id)
+        seen_names.add((connector.collection, connector.name))
         connectors.append(connector)
-    problems += _duplicates(connectors)
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
+    # Listed oldest first, as the contract promises; later creations append in time order.
+    connectors.sort(key=lambda c: c.created_at)
     return SeedData(collections=tuple(document["collections"]), connectors=tuple(connectors))
 
 
-def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime) -> Connector:
+def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime, where: str) -> Connector:
     config, credentials = FILLERS[raw["type"]](fake)
     created = raw.get("createdAt") or fake.date_time_between(now - timedelta(days=180), now - timedelta(days=1), UTC)
-    created_at = _timestamp(created).replace(microsecond=0)
+    created_at = _timestamp(created, f"{where}.createdAt").replace(microsecond=0)
     status = raw.get("status", "active")
     last_error = raw.get("lastError")
     if status == "error" and last_error is None:
         last_error = {"code": "source_unreachable", "message": "The source did not answer within 30 seconds"}
     if last_error is not None:
         occurred = last_error.get("occurredAt") or created_at + timedelta(days=1)
-        last_error = {**last_error, "occurredAt": isoformat(_timestamp(occurred))}
+        last_error = {**last_error, "occurredAt": isoformat(_timestamp(occurred, f"{where}.lastError.occurredAt"))}
     return Connector(
         id=raw.get("id") or ids.new("conn_"),
         name=raw.get("name") or f"{fake.company()} {LABELS[raw['type']]}",
@@ -186,20 +194,30 @@ def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime) -> Con
         config=raw.get("config", config),
         status=status,
         created_at=created_at,
-        updated_at=_timestamp(raw["updatedAt"]) if "updatedAt" in raw else created_at,
-        last_sync=_timestamp(raw["lastSync"]) if raw.get("lastSync") else None,
+        updated_at=_timestamp(raw["updatedAt"], f"{where}.updatedAt") if "updatedAt" in raw else created_at,
+        last_sync=_timestamp(raw["lastSync"], f"{where}.lastSync") if raw.get("lastSync") else None,
         last_error=last_error,
         credentials=raw.get("credentials", credentials),
     )
 
 
-def _duplicates(connectors: list[Connector]) -> list[str]:
-    problems, ids, names = [], set(), set()
-    for index, connector in enumerate(connectors):
-        if connector.id in ids:
-            problems.append(f"$.connectors[{index}].id: {connector.id!r} is used twice")
-        if (connector.collection, connector.name) in names:
-            problems.append(f"$.connectors[{index}].name: {connector.name!r} is used twice in {connector.collection}")
-        ids.add(connector.id)
-        names.add((connector.collection, connector.name))
+def _check(connector: Connector, where: str, spec: Spec, collections: list[str]) -> list[str]:
+    """One filled-in connector against the contract, and against what a client would trip over."""
+    problems = [
+        f"{where}{e.path.removeprefix('$')}: {e.message}" for e in spec.connector_check.errors(connector.to_json())
+    ]
+    credential_check = spec.credential_validators.get(connector.type)
+    if credential_check is not None:
+        problems += [
+            f"{where}.credentials{e.path.removeprefix('$')}: {e.message}"
+            for e in credential_check.errors(connector.credentials)
+        ]
+    if connector.collection not in collections:
+        problems.append(f'{where}.collection: "{connector.collection}" is not listed under collections')
+    if connector.status == "active" and connector.last_error is not None:
+        problems.append(f"{where}.lastError: an active connector has no last error (use status: error)")
+    if connector.updated_at < connector.created_at:
+        problems.append(f"{where}.updatedAt: is earlier than createdAt")
+    if connector.last_sync is not None and connector.last_sync < connector.created_at:
+        problems.append(f"{where}.lastSync: is earlier than createdAt")
     return problems

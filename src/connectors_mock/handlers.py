@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors_mock.errors import ApiError
-from connectors_mock.state import Tenant
 from connectors_mock.inputs import Inputs
+from connectors_mock.state import Tenant
 
 
 @dataclass(frozen=True)

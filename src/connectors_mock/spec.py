@@ -72,6 +72,7 @@ class Spec:
                     if operation.operation_id in self.operations:
                         raise SpecMismatch(f"operationId {operation.operation_id!r} is used twice")
                     self.operations[operation.operation_id] = operation
+        self.connector_check = self.schema_validator("Connector")
         self.config_validators = self._compile_discriminated("Connector", "config")
         self.credential_validators = self._compile_discriminated("CreateConnectorRequest", "credentials")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 
 from connectors_mock.errors import FieldError, Location
@@ -26,6 +26,10 @@ class Validator:
 
     def errors(self, instance: object) -> list[FieldError]:
         found = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        if any(e.validator != "unevaluatedProperties" for e in found):
+            # When a branch of `allOf` fails, its properties count as unevaluated: that report
+            # repeats the real failure as noise about every field.
+            found = [e for e in found if e.validator != "unevaluatedProperties"]
         return [error for e in found for error in _field_errors(e, self.location)]
 
 
@@ -53,6 +57,11 @@ AnyValidator = Validator | DiscriminatedValidator
 def _field_errors(error: ValidationError, location: Location) -> list[FieldError]:
     """Split errors that name fields in their message (`required`, `additionalProperties`)
     into one error per field, each with that field's own path."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # "not valid under any of the given schemas" names no field; the closest branch does,
+        # and a branch that only wanted another type (`null`) is not the one the client meant.
+        branches = [e for e in error.context if e.validator != "type"] or error.context
+        return _field_errors(best_match(branches), location)
     parts = list(error.absolute_path)
     instance = error.instance
     if error.validator == "required" and isinstance(instance, dict):
