@@ -6,13 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from connectors_mock import resources
 from connectors_mock.clock import MANUAL_EPOCH
 from connectors_mock.fixtures import FixtureError, load_seed_data
 from connectors_mock.spec import Spec
-from starlette.testclient import TestClient
-
 from tests.conftest import S3_CREATE, ClientFactory
 
 
