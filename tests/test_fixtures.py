@@ -86,7 +86,8 @@ def test_fixtures_option_replaces_the_default_file(make_client: ClientFactory, t
             "$.connectors[0].createdAt: 'yesterday' is not an ISO 8601 timestamp",
         ),
         (
-            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, status: error, lastError: {code: x}}\n",
+            "collections: [col_a]\nconnectors:\n"
+            "  - {type: s3, collection: col_a, status: error, lastError: {code: x}}\n",
             "$.connectors[0].lastError.message: is required",
         ),
         (
