@@ -49,7 +49,7 @@ def test_a_malformed_request_id_is_refused_and_not_echoed(client: TestClient) ->
     assert response.json()["error"]["details"]["errors"][0] == {
         "location": "header",
         "path": "x-request-id",
-        "message": "'has spaces <script>' does not match '^[A-Za-z0-9_.:-]{1,128}$'",
+        "message": '"has spaces <script>" does not match ^[A-Za-z0-9_.:-]{1,128}$',
     }
     assert response.headers["X-Request-ID"].startswith("req_")
 
@@ -85,17 +85,33 @@ def test_a_wrong_method_is_a_405_envelope_with_allow(client: TestClient) -> None
     assert "PATCH" in response.json()["error"]["message"]
 
 
-def test_an_unexpected_failure_is_a_500_envelope(make_client: ClientFactory) -> None:
+def test_an_unexpected_failure_is_a_500_envelope_a_browser_can_read(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(call: Call) -> Reply:
         raise RuntimeError("boom")
 
     client = make_client(handlers={**HANDLERS, "listConnectors": broken})
-    response = client.get("/v1/connectors")
+    response = client.get("/v1/connectors", headers={"Origin": "http://localhost:3000"})
     assert response.status_code == 500
     error = response.json()["error"]
     assert error["code"] == "internal_error"
     assert response.headers["X-Request-ID"] in error["message"]
     assert "boom" not in response.text
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "RuntimeError: boom" in caplog.text
+    assert response.headers["X-Request-ID"] in caplog.text
+
+
+def test_a_trailing_slash_is_not_found_not_redirected(client: TestClient) -> None:
+    for path in ("/v1/connectors/", "/v1/connectors/conn_abc123/"):
+        response = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+        assert response.status_code == 404
+        assert "location" not in response.headers
+
+
+def test_a_path_id_with_a_trailing_newline_is_malformed(client: TestClient) -> None:
+    assert client.get("/v1/connectors/conn_abc123%0A").status_code == 422
 
 
 def test_browsers_on_another_origin_may_call_it(client: TestClient) -> None:

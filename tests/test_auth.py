@@ -34,6 +34,16 @@ def test_auth_is_checked_before_the_body(make_client: ClientFactory) -> None:
     assert response.status_code == 401
 
 
+def test_a_refused_request_leaves_no_tenant_behind(client: TestClient) -> None:
+    for team in ("bad team 1", "bad team 2"):
+        assert client.get("/v1/connectors", headers={"X-Team-ID": team}).status_code == 422
+    malformed = {"Authorization": "Bearer newcomer", "Content-Type": "application/json"}
+    assert client.post("/v1/connectors", content=b"{", headers=malformed).status_code == 400
+    assert client.app.state.backend.tenant_count == 0  # type: ignore[attr-defined]
+    client.get("/v1/connectors")
+    assert client.app.state.backend.tenant_count == 1  # type: ignore[attr-defined]
+
+
 def test_two_tenants_cannot_see_or_touch_each_others_connectors(client: TestClient) -> None:
     mine = client.post("/v1/connectors", json=S3_CREATE).json()["data"]
     other = {"Authorization": "Bearer key-b"}

@@ -77,7 +77,7 @@ def test_an_invalid_credential_is_not_echoed_in_the_error(client: TestClient) ->
     assert response.status_code == 422
     [error] = response.json()["error"]["details"]["errors"]
     assert error["path"] == "$.credentials.botToken"
-    assert error["message"].startswith("must match '^xox[abp]-")
+    assert error["message"].startswith("the value does not match ^xox[abp]-")
     assert "TOPSECRET" not in response.text
     wrong_shape = client.post("/v1/connectors", json={**body, "credentials": "TOPSECRET"})
     assert wrong_shape.status_code == 422
@@ -244,7 +244,9 @@ def test_credentials_must_fit_the_type(client: TestClient) -> None:
     response = client.post("/v1/connectors", json={**S3_CREATE, "credentials": {"token": "ghp_x"}})
     assert response.status_code == 422
     paths = {e["path"] for e in response.json()["error"]["details"]["errors"]}
-    assert paths == {"$.credentials.accessKeyId", "$.credentials.secretAccessKey", "$.credentials.token"}
+    # The unknown key is not named: a secret may have been sent as a key.
+    assert paths == {"$.credentials.accessKeyId", "$.credentials.secretAccessKey", "$.credentials"}
+    assert "token" not in response.text
 
 
 def test_non_ascii_names_round_trip(client: TestClient) -> None:

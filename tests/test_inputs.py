@@ -35,6 +35,38 @@ def test_invalid_utf8_is_a_400(client: TestClient) -> None:
     assert response.status_code == 400
 
 
+def test_a_surrogate_encoded_as_raw_bytes_is_refused_and_breaks_nothing(client: TestClient) -> None:
+    """CESU-style bytes for U+D800: stored, they would make every later list a 500."""
+    body = json.dumps({**S3_CREATE, "name": "A@@B"}).encode().replace(b"@@", b"\xed\xa0\x80")
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not UTF-8" in str(error_of(response)["message"])
+    assert client.get("/v1/connectors").status_code == 200
+
+
+def test_a_utf16_body_is_not_json_for_this_api(client: TestClient) -> None:
+    body = json.dumps(S3_CREATE).encode("utf-16")
+    response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_numbers_too_large_for_any_field_are_refused_plainly(client: TestClient) -> None:
+    for number, words in (("1" * 5000, "5000 digits"), ("1e400", "1e400 is too large")):
+        body = json.dumps({**S3_CREATE, "name": "@@"}).replace('"@@"', number)
+        response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400
+        assert words in str(error_of(response)["message"])
+        assert "sys." not in response.text
+
+
+def test_thousands_of_errors_are_summed_up_not_all_listed(client: TestClient) -> None:
+    body = {**S3_CREATE, "config": {**S3_CREATE["config"], **{f"extra{i}": i for i in range(5000)}}}
+    response = client.post("/v1/connectors", json=body)
+    assert response.status_code == 422
+    assert len(error_of(response)["details"]["errors"]) == 100  # type: ignore[index]
+    assert "(and 4999 more; details.errors lists the first 100)" in str(error_of(response)["message"])
+
+
 def test_deeply_nested_json_is_refused_not_crashed_on(client: TestClient) -> None:
     body = b'{"name":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
@@ -102,5 +134,5 @@ def test_a_body_just_under_the_limit_is_read_and_the_reason_kept_short(client: T
     assert response.status_code == 422
     [error] = error_of(response)["details"]["errors"]  # type: ignore[index]
     assert error["path"] == "$.name"
-    assert error["message"].endswith("is too long")
+    assert error["message"].endswith("(1048178 characters) is longer than 200 characters")
     assert len(response.content) < 1000

@@ -3,6 +3,7 @@ errors turned into the error envelope in one place."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from connectors_mock.inputs import read_inputs
 from connectors_mock.responses import Envelope
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend
+
+logger = logging.getLogger("connectors_mock")
 
 # Headers a browser front end on another origin must be allowed to read.
 EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
@@ -62,9 +65,19 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         async def endpoint(request: Request) -> Response:
             method = "GET" if request.method == "HEAD" else request.method
             operation, handler = methods[method]
-            tenant = backend.tenant(tenant_key(request.headers, settings.api_keys))
-            inputs = await read_inputs(request, operation)
-            reply = handler(Call(operation.operation_id, tenant, inputs))
+            try:
+                key = tenant_key(request.headers, settings.api_keys)
+                inputs = await read_inputs(request, operation)
+                # Only now: a request refused above must not leave a tenant behind.
+                reply = handler(Call(operation.operation_id, backend.tenant(key), inputs))
+            except ApiError:
+                raise
+            except Exception:
+                # Answered here, inside the CORS middleware, so a browser can read even a 500.
+                logger.exception(
+                    "unexpected error in %s (request %s)", operation.operation_id, envelope.request_id(request)
+                )
+                return internal_error(request)
             return envelope.success(request, reply.status, reply.data)
 
         path = next(iter(methods.values()))[0].path
@@ -90,10 +103,13 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             error = ApiError(exc.status_code, "invalid_request", exc.detail)
         return envelope.error(request, error)
 
-    async def internal_error(request: Request, exc: Exception) -> Response:
+    def internal_error(request: Request) -> Response:
         request_id = envelope.request_id(request)
         error = ApiError(500, "internal_error", f"Internal error; quote request id {request_id} when reporting it")
         return envelope.error(request, error)
+
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        return internal_error(request)
 
     # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
     routes = [endpoint_for(by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
@@ -111,8 +127,10 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 allow_private_network=True,
             )
         ],
-        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: internal_error},
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: unexpected_error},
     )
+    # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
+    app.router.redirect_slashes = False
     app.state.backend = backend
     app.state.spec = spec
     return app

@@ -7,7 +7,7 @@ holding the whole document, so the spec's own `#/components/...` references reso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -44,18 +44,18 @@ class Parameter:
     required: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Operation:
     operation_id: str
     method: str
     path: str
     parameters: tuple[Parameter, ...]
     requires_auth: bool
-    body_required: bool
-    body_media_types: tuple[str, ...]
-    parameter_validators: dict[Location, Validator] = field(default_factory=dict)
+    parameter_validators: Mapping[Location, Validator]
+    body_required: bool = False
+    body_media_types: tuple[str, ...] = ()
     body_validator: AnyValidator | None = None
-    response_validators: dict[str, AnyValidator] = field(default_factory=dict)
+    response_validators: Mapping[str, AnyValidator] = field(default_factory=dict)
 
 
 class Spec:
@@ -63,7 +63,6 @@ class Spec:
         self.document = document
         self.registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
         self._resolver = self.registry.resolver(base_uri=DOCUMENT_URI)
-        self._derived = 0
         self.operations: dict[str, Operation] = {}
         for path, item in document["paths"].items():
             for method in HTTP_METHODS:
@@ -73,8 +72,9 @@ class Spec:
                         raise SpecMismatch(f"operationId {operation.operation_id!r} is used twice")
                     self.operations[operation.operation_id] = operation
         self.connector_check = self.schema_validator("Connector")
-        self.config_validators = self._compile_discriminated("Connector", "config")
-        self.credential_validators = self._compile_discriminated("CreateConnectorRequest", "credentials")
+        # By type: the config a connector has, and the credentials a create request takes.
+        self.config_validators = self._by_discriminator("Connector", "config")
+        self.credential_validators = self._by_discriminator("CreateConnectorRequest", "credentials")
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:
@@ -111,7 +111,7 @@ class Spec:
         if "operationId" not in raw:
             raise SpecMismatch(f"{method.upper()} {path} has no operationId")
         parameters: list[Parameter] = []
-        schema_pointers: dict[Location, dict[str, str]] = {}
+        schemas: dict[Location, dict[str, Any]] = {}
         declared = [(_pointer("paths", path, "parameters", i), p) for i, p in enumerate(item.get("parameters", []))]
         declared += [(f"{op_pointer}/parameters/{i}", p) for i, p in enumerate(raw.get("parameters", []))]
         for declared_at, node in declared:
@@ -119,81 +119,67 @@ class Spec:
             location: Location = param["in"]
             # Header names are matched case-insensitively, so they are kept lower-cased.
             name = param["name"].lower() if location == "header" else param["name"]
-            parameters.append(Parameter(name, location, bool(param.get("required", False))))
-            schema_pointers.setdefault(location, {})[name] = f"{pointer}/schema"
-        security = raw.get("security", self.document.get("security", []))
-        body_required, media_types, body_pointer = False, tuple[str, ...](), None
+            required = bool(param.get("required", False))
+            parameters.append(Parameter(name, location, required))
+            # All parameters in one place form one object schema, so one pass reports them all.
+            schema = schemas.setdefault(location, {"type": "object", "properties": {}, "required": []})
+            schema["properties"][name] = _ref(f"{pointer}/schema")
+            if required:
+                schema["required"].append(name)
+        body: dict[str, Any] = {}
         if "requestBody" in raw:
-            pointer, body = self._deref(f"{op_pointer}/requestBody", raw["requestBody"])
-            body_required = bool(body.get("required", False))
-            media_types = tuple(body["content"])
-            body_pointer = f"{pointer}/content/{_escape(media_types[0])}/schema"
-        operation = Operation(
+            pointer, request_body = self._deref(f"{op_pointer}/requestBody", raw["requestBody"])
+            media_types = tuple(request_body["content"])
+            body = {
+                "body_required": bool(request_body.get("required", False)),
+                "body_media_types": media_types,
+                "body_validator": self._compile(f"{pointer}/content/{_escape(media_types[0])}/schema"),
+            }
+        responses = {}
+        for status, response in raw.get("responses", {}).items():
+            pointer, resolved = self._deref(f"{op_pointer}/responses/{status}", response)
+            if "application/json" in resolved.get("content", {}):
+                responses[status] = self._compile(f"{pointer}/content/application~1json/schema")
+        security = raw.get("security", self.document.get("security", []))
+        return Operation(
             operation_id=raw["operationId"],
             method=method.upper(),
             path=path,
             parameters=tuple(parameters),
             # An empty requirement (`{}`) in the list makes authentication optional.
             requires_auth=bool(security) and {} not in security,
-            body_required=body_required,
-            body_media_types=media_types,
+            parameter_validators={loc: Validator(self.registry, schema, loc) for loc, schema in schemas.items()},
+            response_validators=responses,
+            **body,
         )
-        for location, pointers in schema_pointers.items():
-            operation.parameter_validators[location] = self._parameters_validator(location, pointers, parameters)
-        if body_pointer is not None:
-            operation.body_validator = self._compile(body_pointer)
-        for status, response in raw.get("responses", {}).items():
-            pointer, resolved = self._deref(f"{op_pointer}/responses/{status}", response)
-            if "application/json" in resolved.get("content", {}):
-                operation.response_validators[status] = self._compile(f"{pointer}/content/application~1json/schema")
-        return operation
-
-    def _parameters_validator(
-        self, location: Location, pointers: Mapping[str, str], parameters: Iterable[Parameter]
-    ) -> Validator:
-        """One object schema for all parameters in one place, so a single pass reports all."""
-        schema = {
-            "type": "object",
-            "properties": {name: {"$ref": f"{DOCUMENT_URI}#{ptr}"} for name, ptr in pointers.items()},
-            "required": [p.name for p in parameters if p.location == location and p.required],
-        }
-        return self._register(schema, location)
 
     def _compile(self, pointer: str, location: Location = "body") -> AnyValidator:
         """A validator of the schema at `pointer`, choosing by discriminator where it has one."""
         _, schema = self._deref(pointer, self._resolver.lookup(f"{DOCUMENT_URI}#{pointer}").contents)
         discriminator = schema.get("discriminator")
         if not discriminator or "mapping" not in discriminator:
-            return self._at(pointer, location)
+            return Validator(self.registry, _ref(pointer), location)
         prop = discriminator["propertyName"]
-        selector = self._register(
-            {"type": "object", "required": [prop], "properties": {prop: {"enum": list(discriminator["mapping"])}}},
-            location,
+        mapping = discriminator["mapping"]
+        selector = {"type": "object", "required": [prop], "properties": {prop: {"enum": list(mapping)}}}
+        return DiscriminatedValidator(
+            Validator(self.registry, selector, location),
+            prop,
+            {value: Validator(self.registry, _ref(ref.split("#", 1)[1]), location) for value, ref in mapping.items()},
         )
-        variants = {value: self._at(ref.split("#", 1)[1], location) for value, ref in discriminator["mapping"].items()}
-        return DiscriminatedValidator(selector, prop, variants)
 
-    def _at(self, pointer: str, location: Location = "body") -> Validator:
-        """A validator of the schema at `pointer` in the document."""
-        return Validator(self.registry, f"{DOCUMENT_URI}#{pointer}", location)
-
-    def _register(self, schema: dict[str, Any], location: Location = "body") -> Validator:
-        """Compile a schema made here (not in the document) against the same registry."""
-        self._derived += 1
-        uri = f"urn:connectors-mock:derived/{self._derived}"
-        self.registry = self.registry.with_resource(uri, DRAFT202012.create_resource(schema))
-        return Validator(self.registry, uri, location)
-
-    def _compile_discriminated(self, schema_name: str, prop: str) -> dict[str, Validator]:
-        """For each type value of a discriminated schema, a validator of one of its properties
-        (the `config` of a Connector, the `credentials` of a create request)."""
+    def _by_discriminator(self, schema_name: str, prop: str) -> dict[str, Validator]:
+        """For each value of a schema's discriminator, a validator of one property of the
+        shape it selects."""
         mapping = self.document["components"]["schemas"][schema_name]["discriminator"]["mapping"]
-        validators = {}
-        for value, ref in mapping.items():
-            variant = self._resolver.lookup(f"{DOCUMENT_URI}{ref}").contents
-            target = variant["properties"][prop]["$ref"]
-            validators[value] = self._at(target.split("#", 1)[1])
-        return validators
+        return {
+            value: Validator(self.registry, _ref(f"{ref.split('#', 1)[1]}/properties/{prop}"), "body")
+            for value, ref in mapping.items()
+        }
+
+
+def _ref(pointer: str) -> dict[str, str]:
+    return {"$ref": f"{DOCUMENT_URI}#{pointer}"}
 
 
 @cache

@@ -184,6 +184,10 @@ class Backend:
         self._seed = seed
         self._tenants: dict[str, Tenant] = {}
 
+    @property
+    def tenant_count(self) -> int:
+        return len(self._tenants)
+
     def tenant(self, key: str) -> Tenant:
         tenant = self._tenants.get(key)
         if tenant is None:
