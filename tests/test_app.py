@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from httpx2 import Response
 from starlette.testclient import TestClient
 
 from connectors_mock.app import Settings, build_app
@@ -114,44 +115,29 @@ def test_a_path_id_with_a_trailing_newline_is_malformed(client: TestClient) -> N
     assert client.get("/v1/connectors/conn_abc123%0A").status_code == 422
 
 
+def preflight(client: TestClient, method: str, origin: str = "http://localhost:3000", **headers: str) -> Response:
+    request_headers = {"Origin": origin, "Access-Control-Request-Method": method}
+    request_headers.update({name.replace("_", "-"): value for name, value in headers.items()})
+    return client.options("/v1/connectors", headers=request_headers)
+
+
 def test_browsers_on_another_origin_may_call_it(client: TestClient) -> None:
-    preflight = client.options(
-        "/v1/connectors",
-        headers={
-            "Origin": "http://localhost:3000",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type",
-        },
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] == "*"
+    allowed = preflight(client, "POST", Access_Control_Request_Headers="authorization,content-type")
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "*"
     response = client.get("/v1/connectors", headers={"Origin": "http://localhost:3000"})
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
 
 
 def test_preflights_offer_only_the_methods_the_api_has(client: TestClient) -> None:
-    preflight = client.options(
-        "/v1/connectors",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PATCH"},
-    )
-    assert preflight.status_code == 400
-    allowed = client.options(
-        "/v1/connectors", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT"}
-    )
-    assert allowed.headers["access-control-allow-methods"] == "DELETE, GET, POST, PUT"
+    assert preflight(client, "PATCH").status_code == 400
+    assert preflight(client, "PUT").headers["access-control-allow-methods"] == "DELETE, GET, POST, PUT"
 
 
 def test_a_public_page_may_call_the_fake_on_localhost(client: TestClient) -> None:
-    preflight = client.options(
-        "/v1/connectors",
-        headers={
-            "Origin": "https://app.example.com",
-            "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Private-Network": "true",
-        },
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-private-network"] == "true"
+    allowed = preflight(client, "GET", "https://app.example.com", Access_Control_Request_Private_Network="true")
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-private-network"] == "true"
 
 
 def test_the_same_seed_gives_the_same_ids_data_and_timestamps(make_client: ClientFactory) -> None:

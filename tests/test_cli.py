@@ -46,6 +46,17 @@ def serving(
         process.wait(timeout=10)
 
 
+def serve_once(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `serve` that is expected to refuse to start; its exit status and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "connectors_mock", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def get(url: str, token: str = "k") -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     try:
@@ -96,13 +107,7 @@ def test_the_seed_repeats_across_runs() -> None:
 def test_a_bad_fixture_file_stops_start_up_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("collections: [col_a]\nconnectors:\n  - {type: ftp, collection: col_a}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "connectors_mock", "serve", "--fixtures", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = serve_once("--fixtures", str(path))
     assert result.returncode == 2
     assert f"{path}: $.connectors[0].type: unknown type 'ftp'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -111,25 +116,13 @@ def test_a_bad_fixture_file_stops_start_up_with_the_reason(tmp_path: Path) -> No
 def test_a_busy_port_is_reported_plainly() -> None:
     with serving() as (_, url):
         port = url.rsplit(":", 1)[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "connectors_mock", "serve", "--port", port],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = serve_once("--port", port)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
 def test_a_port_out_of_range_is_a_usage_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "connectors_mock", "serve", "--port", "99999"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = serve_once("--port", "99999")
     assert result.returncode == 2
     assert "99999 is not a port (0-65535)" in result.stderr
     assert "Traceback" not in result.stderr
