@@ -61,7 +61,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     for operation, handler in bound:
         by_path.setdefault(operation.path, {})[operation.method] = (operation, handler)
 
-    def endpoint_for(methods: Mapping[str, tuple[Operation, Handler]]) -> Route:
+    def route_for(path: str, methods: Mapping[str, tuple[Operation, Handler]]) -> Route:
         async def endpoint(request: Request) -> Response:
             method = "GET" if request.method == "HEAD" else request.method
             operation, handler = methods[method]
@@ -80,7 +80,6 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 return internal_error(request)
             return envelope.success(request, reply.status, reply.data)
 
-        path = next(iter(methods.values()))[0].path
         return Route(path, endpoint, methods=list(methods))
 
     async def api_error(request: Request, exc: Exception) -> Response:
@@ -112,7 +111,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         return internal_error(request)
 
     # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
-    routes = [endpoint_for(by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
+    routes = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
     app = Starlette(
         routes=routes,
         middleware=[
@@ -132,5 +131,4 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
     app.router.redirect_slashes = False
     app.state.backend = backend
-    app.state.spec = spec
     return app
