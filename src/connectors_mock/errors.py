@@ -46,6 +46,10 @@ class FieldError:
     path: str
     message: str
 
+    def under(self, prefix: str) -> FieldError:
+        """The same error, found in a sub-document (`$.port`), at its place in the whole (`$.config.port`)."""
+        return FieldError(self.location, prefix + self.path.removeprefix("$"), self.message)
+
     def to_json(self) -> dict[str, str]:
         return {"location": self.location, "path": self.path, "message": self.message}
 

@@ -17,6 +17,7 @@ from faker import Faker
 from jsonschema import Draft202012Validator
 
 from connectors_mock.clock import isoformat, parse_timestamp
+from connectors_mock.errors import FieldError
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.spec import Spec
 from connectors_mock.state import Connector, SeedData
@@ -146,7 +147,7 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
     collection_check = spec.schema_validator("CollectionId")
     problems: list[str] = []
     for index, collection in enumerate(document["collections"]):
-        problems += [f"$.collections[{index}]: {e.message}" for e in collection_check.errors(collection)]
+        problems += _lines(collection_check.errors(collection), f"$.collections[{index}]")
     connectors: list[Connector] = []
     seen_ids: set[str] = set()
     seen_names: set[tuple[str, str]] = set()
@@ -201,17 +202,16 @@ def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime, where:
     )
 
 
+def _lines(errors: list[FieldError], prefix: str) -> list[str]:
+    return [f"{e.path}: {e.message}" for e in (error.under(prefix) for error in errors)]
+
+
 def _check(connector: Connector, where: str, spec: Spec, collections: list[str]) -> list[str]:
     """One filled-in connector against the contract, and against what a client would trip over."""
-    problems = [
-        f"{where}{e.path.removeprefix('$')}: {e.message}" for e in spec.connector_check.errors(connector.to_json())
-    ]
+    problems = _lines(spec.connector_check.errors(connector.to_json()), where)
     credential_check = spec.credential_validators.get(connector.type)
     if credential_check is not None:
-        problems += [
-            f"{where}.credentials{e.path.removeprefix('$')}: {e.message}"
-            for e in credential_check.errors(connector.credentials)
-        ]
+        problems += _lines(credential_check.errors(connector.credentials), f"{where}.credentials")
     if connector.collection not in collections:
         problems.append(f'{where}.collection: "{connector.collection}" is not listed under collections')
     if connector.status == "active" and connector.last_error is not None:

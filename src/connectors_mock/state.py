@@ -6,7 +6,7 @@ fixtures. Plain Python, no HTTP: methods are named after the API's operations an
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -67,11 +67,6 @@ def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
         else:
             merged[key] = value
     return merged
-
-
-def _under(prefix: str, errors: Iterable[FieldError]) -> list[FieldError]:
-    """Re-root errors found in a sub-document (`$.port`) at its place in the body."""
-    return [FieldError(e.location, prefix + e.path.removeprefix("$"), e.message) for e in errors]
 
 
 class Tenant:
@@ -141,7 +136,7 @@ class Tenant:
         config = connector.config
         if "config" in changes:
             config = merge_config(connector.config, changes["config"])
-            errors += _under("$.config", self._config_checks[connector.type].errors(config))
+            errors += [e.under("$.config") for e in self._config_checks[connector.type].errors(config)]
         if errors:
             raise validation_failed("Update refused", errors)
         name = changes.get("name", connector.name)
