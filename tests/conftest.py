@@ -13,7 +13,11 @@ from starlette.testclient import TestClient
 
 from connectors_mock import resources
 from connectors_mock.app import Settings, build_app
+from connectors_mock.clock import manual_clock
+from connectors_mock.jobs import ScriptSource, default_script
+from connectors_mock.oauth import OAuthFlows
 from connectors_mock.spec import Spec, default_spec
+from connectors_mock.state import Backend, SeedData, Shared
 
 SEED = 20240120
 S3_CREATE: dict[str, Any] = {
@@ -43,6 +47,9 @@ def check_response(response: httpx2.Response, spec: Spec, contract: Any) -> None
     request = response.request
     if request.method in ("HEAD", "OPTIONS"):
         return
+    if request.url.path.startswith("/_mock/"):
+        check_control_response(response, spec)
+        return
     operation = contract.find_operation_by_path(request.method, request.url.path)
     if operation is None:
         assert response.status_code in (404, 405), f"{request.method} {request.url.path} matched no operation"
@@ -58,6 +65,18 @@ def check_response(response: httpx2.Response, spec: Spec, contract: Any) -> None
         assert response.headers["content-type"] == "application/json"
         assert response.json()["meta"]["requestId"] == response.headers["x-request-id"]
     assert response.headers["x-request-id"]
+
+
+def check_control_response(response: httpx2.Response, spec: Spec) -> None:
+    """`/_mock` is not in the contract, but its JSON speaks the same envelope."""
+    if response.headers.get("content-type") != "application/json":
+        return
+    body = response.json()
+    if response.status_code >= 400:
+        assert not spec.schema_validator("ErrorEnvelope").errors(body)
+    else:
+        assert set(body) == {"data", "meta"}
+        assert not spec.schema_validator("Meta").errors(body["meta"])
 
 
 ClientFactory = Callable[..., TestClient]
@@ -81,6 +100,26 @@ def make_client(spec: Spec, contract: Any) -> Iterator[ClientFactory]:
     yield factory
     for client in clients:
         client.close()
+
+
+BackendFactory = Callable[..., Backend]
+
+
+@pytest.fixture
+def make_backend(spec: Spec) -> BackendFactory:
+    """A state model with no HTTP around it: two empty collections, a manual clock, seed 3."""
+
+    def factory(
+        clock: Any = None,
+        seed: int | None = 3,
+        seed_data: SeedData | None = None,
+        sync_scripts: ScriptSource = default_script,
+    ) -> Backend:
+        clock = clock or manual_clock()
+        shared = Shared(clock, spec.config_validators, spec.oauth_types, OAuthFlows(clock), sync_scripts)
+        return Backend(seed_data or SeedData(collections=("col_a", "col_b"), connectors=()), shared, seed)
+
+    return factory
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,8 +59,14 @@ def serve_once(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def get(url: str, token: str = "k") -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+def get(url: str, token: str = "k") -> tuple[int, dict[str, Any]]:
+    return call("GET", url, token)
+
+
+def call(method: str, url: str, token: str = "k", body: object = None) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -72,7 +80,7 @@ def test_serve_prints_its_url_answers_and_stops_cleanly(stop: signal.Signals) ->
         assert url.startswith("http://127.0.0.1:")
         status, body = get(f"{url}/v1/connectors/conn_abc123")
         assert status == 200
-        assert body["data"]["name"] == "Engineering Confluence"  # type: ignore[index]
+        assert body["data"]["name"] == "Engineering Confluence"
         process.send_signal(stop)
         assert process.wait(timeout=10) == 0
         assert process.stdout is not None
@@ -93,7 +101,7 @@ def test_api_keys_restrict_who_may_call() -> None:
         assert get(f"{url}/v1/connectors", token="sk_two")[0] == 200
         status, body = get(f"{url}/v1/connectors", token="sk_three")
         assert status == 401
-        assert body["error"]["message"] == "Invalid API key"  # type: ignore[index]
+        assert body["error"]["message"] == "Invalid API key"
 
 
 def test_the_seed_repeats_across_runs() -> None:
@@ -125,4 +133,37 @@ def test_a_port_out_of_range_is_a_usage_error() -> None:
     result = serve_once("--port", "99999")
     assert result.returncode == 2
     assert "99999 is not a port (0-65535)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_real_clock_at_speed_runs_a_sync_to_completion_on_its_own() -> None:
+    with serving("--clock", "real", "--speed", "20") as (_, url):
+        status, triggered = call("POST", f"{url}/v1/connectors/conn_abc123/sync")
+        assert status == 202
+        status_url = f"{url}/v1/connectors/conn_abc123/sync/{triggered['data']['jobId']}"
+        deadline = time.monotonic() + 30
+        while get(status_url)[1]["data"]["status"] != "completed":
+            assert time.monotonic() < deadline, "a 5-second job at speed 20 should end well within 30 s"
+            time.sleep(0.05)
+        assert get(f"{url}/v1/connectors/conn_abc123")[1]["data"]["status"] == "active"
+
+
+def test_a_seed_makes_the_clock_manual_unless_told_otherwise() -> None:
+    with serving("--seed", "1") as (_, url):
+        assert get(f"{url}/_mock/clock")[1]["data"] == {
+            "mode": "manual",
+            "speed": 1.0,
+            "now": "2025-01-01T00:00:00Z",
+        }
+        assert call("POST", f"{url}/_mock/clock/advance", body={"seconds": 60})[0] == 200
+        assert get(f"{url}/_mock/clock")[1]["data"]["now"] == "2025-01-01T00:01:00Z"
+    with serving("--seed", "1", "--clock", "real") as (_, url):
+        assert get(f"{url}/_mock/clock")[1]["data"]["mode"] == "real"
+
+
+@pytest.mark.parametrize("speed", ["0", "-2", "fast", "1e9"])
+def test_a_speed_that_is_not_a_positive_number_is_a_usage_error(speed: str) -> None:
+    result = serve_once("--speed", speed)
+    assert result.returncode == 2
+    assert "is not a" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from starlette.testclient import TestClient
 
-from connectors_mock.clock import ManualClock
+from connectors_mock.clock import manual_clock
 from tests.conftest import S3_CREATE, ClientFactory
 
 
@@ -92,7 +93,7 @@ def test_get_of_an_unknown_id_is_not_found(client: TestClient) -> None:
 
 
 def test_update_replaces_the_name_and_merges_config_key_by_key(make_client: ClientFactory) -> None:
-    clock = ManualClock()
+    clock = manual_clock()
     client = make_client(clock=clock)
     created = client.post("/v1/connectors", json=S3_CREATE).json()["data"]
     clock.advance(90)
@@ -256,17 +257,161 @@ def test_non_ascii_names_round_trip(client: TestClient) -> None:
     assert client.get(f"/v1/connectors/{created.json()['data']['id']}").json()["data"]["name"] == name
 
 
-def test_sync_and_oauth_operations_say_they_are_not_implemented(client: TestClient) -> None:
-    calls = [
-        client.post("/v1/connectors/conn_abc123/sync"),
-        client.get("/v1/connectors/conn_abc123/sync/job_abc123"),
-        client.get("/v1/connectors/oauth/google_drive/authorize"),
-        client.post("/v1/connectors/oauth/notion/callback", json={"code": "c", "state": "s"}),
-    ]
-    for response in calls:
-        assert response.status_code == 501
-        assert response.json()["error"]["code"] == "not_implemented"
-
-
 def test_sync_of_an_unknown_connector_is_not_found_first(client: TestClient) -> None:
     assert client.post("/v1/connectors/conn_doesnotexist/sync").status_code == 404
+
+
+OTHER_TENANT = {"Authorization": "Bearer key-b"}
+
+
+def advance(client: TestClient, seconds: float) -> None:
+    assert client.post("/_mock/clock/advance", json={"seconds": seconds}).status_code == 200
+
+
+def test_a_sync_is_queued_then_runs_then_completes_on_the_clock(client: TestClient) -> None:
+    triggered = client.post("/v1/connectors/conn_mktassets01/sync")
+    assert triggered.status_code == 202
+    job = triggered.json()["data"]
+    assert job["jobId"].startswith("job_")
+    assert (job["status"], job["startedAt"], job["syncMode"]) == ("queued", "2025-01-01T00:00:00Z", "auto")
+    status_url = f"/v1/connectors/conn_mktassets01/sync/{job['jobId']}"
+    seen = []
+    for _ in range(12):
+        reading = client.get(status_url).json()["data"]
+        seen.append((reading["status"], *reading["progress"].values()))
+        advance(client, 0.5)
+    assert [s[0] for s in seen] == ["queued"] + ["running"] * 8 + ["completed"] * 3
+    assert len(set(seen)) >= 10
+    final = client.get(status_url).json()["data"]
+    assert final["completedAt"] == "2025-01-01T00:00:04Z"
+    assert final["progress"]["collected"] == final["progress"]["indexed"] > 0
+    connector = client.get("/v1/connectors/conn_mktassets01").json()["data"]
+    assert (connector["status"], connector["lastSync"]) == ("active", final["completedAt"])
+
+
+def test_the_connector_shows_syncing_and_a_second_trigger_is_refused(client: TestClient) -> None:
+    job = client.post("/v1/connectors/conn_abc123/sync").json()["data"]
+    assert client.get("/v1/connectors/conn_abc123").json()["data"]["status"] == "syncing"
+    listed = {c["id"]: c["status"] for c in client.get("/v1/connectors").json()["data"]}
+    assert listed["conn_abc123"] == "syncing"
+    again = client.post("/v1/connectors/conn_abc123/sync", json={"sync_mode": "full"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "sync_in_progress"
+    assert job["jobId"] in again.json()["error"]["message"]
+
+
+def test_the_trigger_body_is_validated_and_kept_on_the_job(client: TestClient) -> None:
+    kept = client.post(
+        "/v1/connectors/conn_mktassets01/sync", json={"sync_mode": "incremental", "file_filter": ["/a.pdf", "/b.md"]}
+    )
+    assert kept.status_code == 202
+    assert (kept.json()["data"]["syncMode"], kept.json()["data"]["fileFilter"]) == ("incremental", ["/a.pdf", "/b.md"])
+    full = client.post("/v1/connectors/conn_abc123/sync", json={"force_full_sync": True})
+    assert full.json()["data"]["syncMode"] == "full"
+    for body, message in (
+        ({"sync_mode": "sometimes"}, '$.sync_mode: "sometimes" is not one of ["full", "incremental", "auto"]'),
+        ({"file_filter": ["/a.pdf"]}, "$.sync_mode: is required, because file_filter is sent"),
+        ({"sync_mode": "full", "file_filter": ["/a"]}, '$.sync_mode: "full" is not "incremental", because file_filter'),
+        ({"sync_mode": "auto", "force_full_sync": True}, '$.sync_mode: "auto" is not "full", because force_full_sync'),
+        ({"sync_mode": "incremental", "file_filter": []}, "$.file_filter: [] has fewer than 1 items"),
+    ):
+        refused = client.post("/v1/connectors/conn_shareddrive1/sync", json=body)
+        assert refused.status_code == 422, body
+        assert message in refused.json()["error"]["message"]
+    # Refused triggers start nothing.
+    assert client.get("/v1/connectors/conn_shareddrive1").json()["data"]["status"] == "active"
+
+
+def test_a_deleted_connectors_jobs_are_gone(client: TestClient, created: dict[str, Any]) -> None:
+    job = client.post(f"/v1/connectors/{created['id']}/sync").json()["data"]
+    assert client.delete(f"/v1/connectors/{created['id']}").status_code == 204
+    gone = client.get(f"/v1/connectors/{created['id']}/sync/{job['jobId']}")
+    assert gone.status_code == 404
+
+
+def test_another_connectors_or_tenants_job_is_not_found(client: TestClient) -> None:
+    job = client.post("/v1/connectors/conn_abc123/sync").json()["data"]
+    elsewhere = client.get(f"/v1/connectors/conn_mktassets01/sync/{job['jobId']}")
+    assert elsewhere.status_code == 404
+    assert job["jobId"] in elsewhere.json()["error"]["message"]
+    status_url = f"/v1/connectors/conn_abc123/sync/{job['jobId']}"
+    assert client.get(status_url, headers=OTHER_TENANT).status_code == 404
+    assert client.get(status_url).status_code == 200
+
+
+def authorize(client: TestClient, connector_type: str = "google_drive", **query: str) -> dict[str, Any]:
+    response = client.get(f"/v1/connectors/oauth/{connector_type}/authorize", params=query)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def approve(client: TestClient, auth_url: str) -> dict[str, str]:
+    """The headless way through consent: the `decision` flag answers at once."""
+    redirect = client.get(f"{auth_url}&decision=approve", follow_redirects=False)
+    assert redirect.status_code == 303
+    return dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
+
+
+def test_authorize_points_at_the_fakes_consent_page(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123", redirect_uri="http://localhost:3000/oauth/callback")
+    url = urlsplit(auth["authUrl"])
+    assert (url.scheme, url.netloc, url.path) == ("http", "testserver", "/_mock/oauth/google_drive/consent")
+    assert parse_qs(url.query) == {"state": [auth["state"]]}
+    assert auth["expiresAt"] == "2025-01-01T00:10:00Z"
+
+
+def test_oauth_from_authorize_to_an_active_connector(client: TestClient) -> None:
+    auth = authorize(client, "notion", collection="col_abc123", name="Team Wiki", redirect_uri="myapp://done")
+    returned = approve(client, auth["authUrl"])
+    assert returned["state"] == auth["state"]
+    completed = client.post("/v1/connectors/oauth/notion/callback", json=returned)
+    assert completed.status_code == 201
+    connector = completed.json()["data"]
+    assert (connector["type"], connector["name"], connector["collection"], connector["status"]) == (
+        "notion",
+        "Team Wiki",
+        "col_abc123",
+        "active",
+    )
+    assert client.get(f"/v1/connectors/{connector['id']}").json()["data"] == connector
+    replayed = client.post("/v1/connectors/oauth/notion/callback", json=returned)
+    assert (replayed.status_code, replayed.json()["error"]["code"]) == (400, "state_already_used")
+
+
+def test_oauth_is_refused_for_types_that_take_credentials(client: TestClient) -> None:
+    refused = client.get("/v1/connectors/oauth/slack/authorize")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_parameter"
+    assert "google_drive, notion" in refused.json()["error"]["message"]
+
+
+def test_oauth_completion_failures_have_distinct_codes(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    returned = approve(client, auth["authUrl"])
+
+    def complete(
+        body: dict[str, str], headers: dict[str, str] | None = None, kind: str = "google_drive"
+    ) -> tuple[int, str]:
+        response = client.post(f"/v1/connectors/oauth/{kind}/callback", json=body, headers=headers)
+        return response.status_code, response.json()["error"]["code"]
+
+    assert complete({"code": returned["code"], "state": "st_unknown"}) == (400, "invalid_state")
+    assert complete(returned, headers=OTHER_TENANT) == (400, "state_mismatch")
+    assert complete(returned, kind="notion") == (400, "state_mismatch")
+    assert complete({**returned, "code": "code_forged"}) == (400, "invalid_grant")
+    denied = authorize(client, collection="col_abc123")
+    assert client.get(f"{denied['authUrl']}&decision=deny", follow_redirects=False).status_code == 303
+    assert complete({"code": "anything", "state": denied["state"]}) == (400, "access_denied")
+    advance(client, 600)
+    assert complete(returned) == (400, "state_expired")
+
+
+def test_oauth_without_a_collection_anywhere_is_refused_and_can_be_retried(client: TestClient) -> None:
+    returned = approve(client, authorize(client)["authUrl"])
+    refused = client.post("/v1/connectors/oauth/google_drive/callback", json=returned)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["errors"][0]["path"] == "$.collection"
+    retried = client.post("/v1/connectors/oauth/google_drive/callback", json={**returned, "collection": "col_xyz"})
+    assert retried.status_code == 201
+    assert retried.json()["data"]["name"] == "Google Drive"

@@ -49,4 +49,4 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     with serving(cwd=elsewhere, env=env) as (_, url):
         status, body = get(f"{url}/v1/connectors/conn_abc123")
     assert status == 200
-    assert body["data"]["id"] == "conn_abc123"  # type: ignore[index]
+    assert body["data"]["id"] == "conn_abc123"

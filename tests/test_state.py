@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
-from connectors_mock.clock import ManualClock
+from connectors_mock.clock import VirtualClock, manual_clock
 from connectors_mock.errors import ApiError
-from connectors_mock.spec import Spec
-from connectors_mock.state import Backend, SeedData, Tenant, merge_config
+from connectors_mock.jobs import SyncFailure, SyncRequest, SyncScript, default_script
+from connectors_mock.oauth import OAuthFlow
+from connectors_mock.state import Backend, Tenant, merge_config
+from tests.conftest import BackendFactory
 
 S3: dict[str, Any] = {
     "name": "Docs",
@@ -21,10 +24,13 @@ S3: dict[str, Any] = {
 
 
 @pytest.fixture
-def backend(spec: Spec) -> Backend:
-    return Backend(
-        SeedData(collections=("col_a", "col_b"), connectors=()), ManualClock(), spec.config_validators, seed=3
-    )
+def clock() -> VirtualClock:
+    return manual_clock()
+
+
+@pytest.fixture
+def backend(make_backend: BackendFactory, clock: VirtualClock) -> Backend:
+    return make_backend(clock=clock)
 
 
 @pytest.fixture
@@ -49,16 +55,16 @@ def test_create_keeps_credentials_but_does_not_render_them(tenant: Tenant) -> No
     assert "secretAccessKey" not in repr(connector)
 
 
-def test_ids_are_unique_and_repeat_under_the_same_seed(spec: Spec, backend: Backend) -> None:
+def test_ids_are_unique_and_repeat_under_the_same_seed(make_backend: BackendFactory, backend: Backend) -> None:
     first = [backend.tenant("key-a").create_connector(**{**S3, "name": f"n{i}"}).id for i in range(50)]
     assert len(set(first)) == 50
-    again = Backend(backend.seed_data, ManualClock(), spec.config_validators, seed=3).tenant("key-a")
+    again = make_backend().tenant("key-a")
     assert [again.create_connector(**{**S3, "name": f"n{i}"}).id for i in range(50)] == first
 
 
-def test_a_tenants_ids_do_not_depend_on_other_tenants(spec: Spec, backend: Backend) -> None:
+def test_a_tenants_ids_do_not_depend_on_other_tenants(make_backend: BackendFactory, backend: Backend) -> None:
     backend.tenant("key-b").create_connector(**S3)
-    alone = Backend(backend.seed_data, ManualClock(), spec.config_validators, seed=3)
+    alone = make_backend()
     assert backend.tenant("key-a").create_connector(**S3).id == alone.tenant("key-a").create_connector(**S3).id
 
 
@@ -89,9 +95,9 @@ def test_the_same_name_may_live_in_two_collections(tenant: Tenant) -> None:
     assert tenant.create_connector(**{**S3, "collection": "col_b"}).collection == "col_b"
 
 
-def test_update_time_comes_from_the_clock(spec: Spec) -> None:
-    clock = ManualClock()
-    tenant = Backend(SeedData(("col_a",), ()), clock, spec.config_validators).tenant("k")
+def test_update_time_comes_from_the_clock(make_backend: BackendFactory) -> None:
+    clock = manual_clock()
+    tenant = make_backend(clock=clock).tenant("k")
     connector = tenant.create_connector(**S3)
     clock.advance(3600)
     tenant.update_connector(connector.id, {"name": "Later"})
@@ -99,6 +105,140 @@ def test_update_time_comes_from_the_clock(spec: Spec) -> None:
     assert connector.to_json()["createdAt"] == "2025-01-01T00:00:00Z"
 
 
-def test_the_manual_clock_does_not_go_backwards() -> None:
-    with pytest.raises(ValueError, match="backwards"):
-        ManualClock().advance(-1)
+FAILING = SyncScript(total=200, failure=SyncFailure(0.5, "credentials_rejected", "S3 answered 403 Forbidden"))
+
+
+def test_a_connector_syncs_then_shows_when_it_last_synced(backend: Backend, clock: VirtualClock) -> None:
+    tenant = backend.tenant("key-a")
+    connector = tenant.create_connector(**S3)
+    job = tenant.trigger_sync(connector.id, "auto", None)
+    assert tenant.get_connector(connector.id).status == "syncing"
+    clock.advance(job.script.finishes_after - 0.1)
+    assert tenant.get_connector(connector.id).status == "syncing"
+    clock.advance(60)
+    shown = tenant.get_connector(connector.id).to_json()
+    assert shown["status"] == "active"
+    assert shown["lastSync"] == job.to_json(clock.now())["completedAt"]
+    assert shown["lastError"] is None
+
+
+def test_a_failed_sync_puts_the_connector_in_error_until_one_succeeds(
+    make_backend: BackendFactory, clock: VirtualClock
+) -> None:
+    failing = True
+
+    def scripts(request: SyncRequest, rng: random.Random) -> SyncScript:
+        return FAILING if failing else default_script(request, rng)
+
+    backend = make_backend(clock=clock, sync_scripts=scripts)
+    tenant = backend.tenant("key-a")
+    connector = tenant.create_connector(**S3)
+    tenant.trigger_sync(connector.id, "full", None)
+    clock.advance(10)
+    shown = tenant.list_connectors()[0].to_json()
+    assert shown["status"] == "error"
+    assert shown["lastError"] == {
+        "code": "credentials_rejected",
+        "message": "S3 answered 403 Forbidden",
+        "occurredAt": "2025-01-01T00:00:02Z",
+    }
+    assert shown["lastSync"] is None
+    failing = False
+    tenant.trigger_sync(connector.id, "full", None)
+    clock.advance(10)
+    assert tenant.get_connector(connector.id).to_json()["lastError"] is None
+
+
+def test_one_sync_at_a_time_per_connector(backend: Backend, clock: VirtualClock) -> None:
+    tenant = backend.tenant("key-a")
+    connector = tenant.create_connector(**S3)
+    running = tenant.trigger_sync(connector.id, "auto", None)
+    with pytest.raises(ApiError) as refused:
+        tenant.trigger_sync(connector.id, "full", None)
+    assert (refused.value.status, refused.value.code) == (409, "sync_in_progress")
+    assert running.id in refused.value.message
+    other = tenant.create_connector(**{**S3, "name": "Other"})
+    assert tenant.trigger_sync(other.id, "auto", None).connector_id == other.id
+    clock.advance(10)
+    assert tenant.trigger_sync(connector.id, "auto", None).id != running.id
+
+
+def test_jobs_are_found_only_under_their_connector_and_tenant(backend: Backend) -> None:
+    tenant = backend.tenant("key-a")
+    first, second = (tenant.create_connector(**{**S3, "name": name}) for name in ("One", "Two"))
+    job = tenant.trigger_sync(first.id, "auto", None)
+    assert tenant.get_job(first.id, job.id) is job
+    for owner, connector_id in ((tenant, second.id), (backend.tenant("key-b"), first.id)):
+        with pytest.raises(ApiError) as refused:
+            owner.get_job(connector_id, job.id)
+        assert refused.value.status == 404
+
+
+def test_deleting_a_connector_ends_its_jobs(backend: Backend) -> None:
+    tenant = backend.tenant("key-a")
+    connector = tenant.create_connector(**S3)
+    job = tenant.trigger_sync(connector.id, "auto", None)
+    tenant.delete_connector(connector.id)
+    with pytest.raises(ApiError) as refused:
+        tenant.get_job(connector.id, job.id)
+    assert refused.value.status == 404
+
+
+def test_job_ids_and_totals_repeat_under_the_same_seed(make_backend: BackendFactory) -> None:
+    def run() -> list[tuple[str, int]]:
+        tenant = make_backend(seed=11).tenant("key-a")
+        connector = tenant.create_connector(**S3)
+        return [(job.id, job.script.total) for job in [tenant.trigger_sync(connector.id, "full", None)]]
+
+    assert run() == run()
+
+
+def approved_flow(tenant: Tenant, backend: Backend, **where: str | None) -> OAuthFlow:
+    where = {"collection": "col_a", "name": None} | where
+    flow = tenant.authorize_oauth("notion", redirect_uri="http://app.test/cb", **where)
+    return backend.shared.flows.decide("notion", flow.state, approve=True)
+
+
+def test_oauth_creates_an_active_connector_holding_tokens_it_never_shows(backend: Backend) -> None:
+    tenant = backend.tenant("key-a")
+    flow = approved_flow(tenant, backend)
+    connector = tenant.complete_oauth("notion", code=flow.code, state=flow.state, name=None, collection=None)
+    assert (connector.type, connector.collection, connector.name, connector.status) == (
+        "notion",
+        "col_a",
+        "Notion",
+        "active",
+    )
+    assert connector.credentials["accessToken"].startswith("mock_at_")
+    assert not {str(v) for v in connector.credentials.values()} & {str(v) for v in connector.to_json().values()}
+    again = approved_flow(tenant, backend)
+    assert tenant.complete_oauth("notion", code=again.code, state=again.state, name=None, collection=None).name == (
+        "Notion (2)"
+    )
+
+
+def test_oauth_is_for_oauth_types_only(backend: Backend) -> None:
+    with pytest.raises(ApiError) as refused:
+        backend.tenant("key-a").authorize_oauth("s3", collection=None, name=None, redirect_uri="http://app.test/cb")
+    assert (refused.value.status, refused.value.code) == (400, "invalid_parameter")
+    assert "google_drive, notion" in refused.value.message
+
+
+def test_an_oauth_completion_refused_for_its_name_or_collection_can_be_retried(backend: Backend) -> None:
+    tenant = backend.tenant("key-a")
+    tenant.create_connector(**{**S3, "name": "Wiki"})
+    flow = approved_flow(tenant, backend, collection=None)
+    for name, collection, status in ((None, None, 422), ("Wiki", "col_a", 409), (None, "col_zzz", 422)):
+        with pytest.raises(ApiError) as refused:
+            tenant.complete_oauth("notion", code=flow.code, state=flow.state, name=name, collection=collection)
+        assert refused.value.status == status
+    created = tenant.complete_oauth("notion", code=flow.code, state=flow.state, name="Wiki", collection="col_b")
+    assert (created.name, created.collection) == ("Wiki", "col_b")
+
+
+def test_an_unknown_collection_is_refused_before_the_user_is_sent_to_consent(backend: Backend) -> None:
+    with pytest.raises(ApiError) as refused:
+        backend.tenant("key-a").authorize_oauth("notion", collection="col_zzz", name=None, redirect_uri="x:y")
+    assert refused.value.status == 422
+    assert [(e.location, e.path) for e in refused.value.field_errors] == [("query", "collection")]
+    assert len(backend.shared.flows) == 0

@@ -18,15 +18,18 @@ from starlette.routing import Route
 
 from connectors_mock import resources
 from connectors_mock.auth import tenant_key
-from connectors_mock.clock import Clock, ManualClock, SystemClock
+from connectors_mock.clock import VirtualClock, manual_clock
+from connectors_mock.control import control_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.inputs import read_inputs
+from connectors_mock.jobs import ScriptSource, default_script
+from connectors_mock.oauth import OAuthFlows
 from connectors_mock.responses import Envelope
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
-from connectors_mock.state import Backend
+from connectors_mock.state import Backend, Shared
 
 logger = logging.getLogger("connectors_mock")
 
@@ -40,8 +43,9 @@ class Settings:
     seed: int | None = None
     api_keys: frozenset[str] | None = None
     # Without a seed, time is real; with one it stands still until advanced, so runs repeat.
-    clock: Clock | None = None
+    clock: VirtualClock | None = None
     handlers: Mapping[str, Handler] = field(default_factory=lambda: HANDLERS)
+    sync_scripts: ScriptSource = default_script
 
 
 def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Starlette:
@@ -52,9 +56,11 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     if public:
         # The bearer token is the tenant: an operation without one would have no state to act on.
         raise SpecMismatch(f"operations without bearer security: {', '.join(public)}")
-    clock = settings.clock or (ManualClock() if settings.seed is not None else SystemClock())
+    clock = settings.clock or (manual_clock() if settings.seed is not None else VirtualClock())
     seed_data = load_seed_data(settings.fixtures or resources.default_fixtures_path(), spec, clock.now(), settings.seed)
-    backend = Backend(seed_data, clock, spec.config_validators, settings.seed)
+    flows = OAuthFlows(clock)
+    shared = Shared(clock, spec.config_validators, spec.oauth_types, flows, settings.sync_scripts)
+    backend = Backend(seed_data, shared, settings.seed)
     envelope = Envelope(clock, IdSource(seeded_random(settings.seed, "requests")))
 
     by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
@@ -69,7 +75,8 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 key = tenant_key(request.headers, settings.api_keys)
                 inputs = await read_inputs(request, operation)
                 # Only now: a request refused above must not leave a tenant behind.
-                reply = handler(Call(operation.operation_id, backend.tenant(key), inputs))
+                call = Call(operation.operation_id, backend.tenant(key), inputs, str(request.base_url).rstrip("/"))
+                reply = handler(call)
             except ApiError:
                 raise
             except Exception:
@@ -111,7 +118,8 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         return internal_error(request)
 
     # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
-    routes = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
+    routes = control_routes(clock, flows, envelope)
+    routes += [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
     app = Starlette(
         routes=routes,
         middleware=[

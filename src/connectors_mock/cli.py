@@ -15,8 +15,12 @@ import uvicorn
 
 from connectors_mock import __version__
 from connectors_mock.app import Settings, build_app
+from connectors_mock.clock import CLOCK_MODES, MANUAL_EPOCH, ClockMode, VirtualClock
 from connectors_mock.fixtures import FixtureError
 from connectors_mock.spec import SpecMismatch
+
+# Past this a day passes in under a second: nothing a person or a poll could follow.
+MAX_SPEED = 100_000.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,8 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed",
         type=int,
-        help="make ids, generated data and timestamps repeat across runs (the clock stands still "
-        "at 2025-01-01T00:00:00Z)",
+        help="make ids, generated data and timestamps repeat across runs (the clock starts at "
+        "2025-01-01T00:00:00Z, and is manual unless --clock real)",
+    )
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        help="real: time runs at wall time times --speed; manual: time moves only by POST "
+        "/_mock/clock/advance (default: manual with --seed, else real)",
+    )
+    serve.add_argument(
+        "--speed", type=_speed, default=1.0, help="how fast a real clock runs, 10 = ten times (default: %(default)s)"
     )
     serve.add_argument(
         "--api-key",
@@ -44,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--access-log", action="store_true", help="log every request (method, path, status)")
     return parser
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < speed <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"{speed} is not a speed (above 0, at most {MAX_SPEED})")
+    return speed
 
 
 def _port(text: str) -> int:
@@ -68,10 +91,13 @@ def _url_host(host: str) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    mode: ClockMode = args.clock or ("manual" if args.seed is not None else "real")
+    start = MANUAL_EPOCH if args.seed is not None else None
     settings = Settings(
         fixtures=args.fixtures,
         seed=args.seed,
         api_keys=frozenset(args.api_keys) if args.api_keys else None,
+        clock=VirtualClock(mode, args.speed, start),
     )
     try:
         app = build_app(settings)

@@ -1,36 +1,65 @@
-"""The one clock everything time-dependent reads: real time, or a manual clock that only
-moves when told (the model is Stripe's test clocks)."""
+"""The one clock everything time-dependent reads (jobs, timestamps, OAuth state expiry).
+
+Virtual time, in one of two modes (the model is Stripe's test clocks):
+- `real`: runs at wall time times `speed`, so a sync that takes 5 s takes 0.5 s at speed 10;
+- `manual`: stands still until `advance` moves it, so a test decides every moment.
+Both can be advanced, which is how a person skips ahead to an expired OAuth state.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
-# Where a manual clock starts unless told otherwise: a fixed instant, so seeded runs repeat.
+ClockMode = Literal["real", "manual"]
+CLOCK_MODES: tuple[ClockMode, ...] = ("real", "manual")
+
+# Where a seeded clock starts: a fixed instant, so seeded runs repeat.
 MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+# `advance` takes at most this much at once: far beyond any test, short of datetime's year 9999.
+MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class SystemClock:
+class VirtualClock:
+    def __init__(
+        self,
+        mode: ClockMode = "real",
+        speed: float = 1.0,
+        start: datetime | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"a clock's speed must be above 0, not {speed}")
+        self.mode: ClockMode = mode
+        self.speed = speed
+        self._start = start or datetime.now(UTC)
+        self._monotonic = monotonic
+        self._began = monotonic()
+        self._advanced = 0.0
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class ManualClock:
-    def __init__(self, start: datetime = MANUAL_EPOCH) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
+        seconds = self._advanced
+        if self.mode == "real":
+            seconds += (self._monotonic() - self._began) * self.speed
+        return self._start + timedelta(seconds=seconds)
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
-        self._now += timedelta(seconds=seconds)
-        return self._now
+        if seconds > MAX_ADVANCE_SECONDS:
+            raise ValueError(f"a clock advances at most {MAX_ADVANCE_SECONDS} seconds at once")
+        self._advanced += seconds
+        return self.now()
+
+
+def manual_clock(start: datetime = MANUAL_EPOCH) -> VirtualClock:
+    return VirtualClock("manual", start=start)
 
 
 def isoformat(moment: datetime) -> str:

@@ -32,7 +32,6 @@ ErrorCode = Literal[
     "internal_error",
     "service_unavailable",
     "timeout",
-    "not_implemented",
 ]
 
 Location = Literal["body", "path", "query", "header"]

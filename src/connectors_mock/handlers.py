@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-from connectors_mock.errors import ApiError
+from connectors_mock.clock import isoformat
 from connectors_mock.inputs import Inputs
+from connectors_mock.jobs import requested_sync
+from connectors_mock.oauth import CALLBACK_PATH, consent_path
 from connectors_mock.state import Tenant
 
 
@@ -17,6 +20,8 @@ class Call:
     operation_id: str
     tenant: Tenant
     inputs: Inputs
+    # `http://127.0.0.1:8080`: where the fake's own pages (the OAuth consent page) are reached.
+    base_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,40 @@ def delete_connector(call: Call) -> Reply:
     return Reply(204)
 
 
-def not_implemented(call: Call) -> Reply:
-    """Sync jobs and OAuth come in their own issue; until then the fake says so plainly,
-    after the same checks (auth, validation, the connector exists) the real ones will make."""
-    if "id" in call.inputs.path:
-        call.tenant.get_connector(call.inputs.path["id"])
-    raise ApiError(501, "not_implemented", f"{call.operation_id} is not implemented by connectors-mock yet")
+def trigger_sync(call: Call) -> Reply:
+    mode, file_filter = requested_sync(call.inputs.body)
+    job = call.tenant.trigger_sync(call.inputs.path["id"], mode, file_filter)
+    return Reply(202, job.to_json(call.tenant.clock.now()))
+
+
+def get_sync_status(call: Call) -> Reply:
+    job = call.tenant.get_job(call.inputs.path["id"], call.inputs.path["jobId"])
+    return Reply(200, job.to_json(call.tenant.clock.now()))
+
+
+def authorize_oauth(call: Call) -> Reply:
+    connector_type = call.inputs.path["type"]
+    query = call.inputs.query
+    flow = call.tenant.authorize_oauth(
+        connector_type,
+        collection=query.get("collection"),
+        name=query.get("name"),
+        redirect_uri=query.get("redirect_uri") or call.base_url + CALLBACK_PATH,
+    )
+    auth_url = f"{call.base_url}{consent_path(connector_type)}?{urlencode({'state': flow.state})}"
+    return Reply(200, {"authUrl": auth_url, "state": flow.state, "expiresAt": isoformat(flow.expires_at)})
+
+
+def complete_oauth(call: Call) -> Reply:
+    body = call.inputs.body
+    connector = call.tenant.complete_oauth(
+        call.inputs.path["type"],
+        code=body["code"],
+        state=body["state"],
+        name=body.get("name"),
+        collection=body.get("collection"),
+    )
+    return Reply(201, connector.to_json())
 
 
 HANDLERS: dict[str, Handler] = {
@@ -71,8 +104,8 @@ HANDLERS: dict[str, Handler] = {
     "getConnector": get_connector,
     "updateConnector": update_connector,
     "deleteConnector": delete_connector,
-    "triggerSync": not_implemented,
-    "getSyncStatus": not_implemented,
-    "authorizeOAuth": not_implemented,
-    "completeOAuth": not_implemented,
+    "triggerSync": trigger_sync,
+    "getSyncStatus": get_sync_status,
+    "authorizeOAuth": authorize_oauth,
+    "completeOAuth": complete_oauth,
 }

@@ -53,9 +53,9 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
     for location, validator in operation.parameter_validators.items():
         errors += validator.errors(values[location])
     if operation.body_media_types:
-        raw = await _read_limited(request)
+        raw = await read_limited(request)
         if raw:
-            _check_media_type(request, operation)
+            _check_media_type(request, operation.body_media_types)
             inputs.body = _parse_json(raw)
             assert operation.body_validator is not None
             errors += operation.body_validator.errors(inputs.body)
@@ -66,7 +66,7 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
     return inputs
 
 
-async def _read_limited(request: Request) -> bytes:
+async def read_limited(request: Request) -> bytes:
     too_large = ApiError(413, "invalid_request", f"Request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -81,11 +81,20 @@ async def _read_limited(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _check_media_type(request: Request, operation: Operation) -> None:
+async def read_json_body(request: Request) -> Any:
+    """A JSON body under the same rules as the contract's, for routes outside it (`/_mock`)."""
+    raw = await read_limited(request)
+    if not raw:
+        raise ApiError(400, "invalid_request", "Request body is required (application/json)")
+    _check_media_type(request, ("application/json",))
+    return _parse_json(raw)
+
+
+def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type not in operation.body_media_types:
-        expected = ", ".join(operation.body_media_types)
+    if media_type not in media_types:
+        expected = ", ".join(media_types)
         got = f'"{content_type}"' if content_type else "none"
         raise ApiError(415, "invalid_request", f"Content-Type must be {expected} (got {got})")
 

@@ -75,6 +75,8 @@ class Spec:
         # By type: the config a connector has, and the credentials a create request takes.
         self.config_validators = self._by_discriminator("Connector", "config")
         self.credential_validators = self._by_discriminator("CreateConnectorRequest", "credentials")
+        # A type a connector can have but a create request cannot name is connected by OAuth.
+        self.oauth_types = frozenset(self.config_validators) - frozenset(self.credential_validators)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:

@@ -1,19 +1,22 @@
 """The fake's memory: one `Tenant` per API key (and team), each with its own copy of the
-fixtures. Plain Python, no HTTP: methods are named after the API's operations and raise
-`ApiError`s that the HTTP layer renders.
+fixtures, its sync jobs and its OAuth flows. Plain Python, no HTTP: methods are named after the
+API's operations and raise `ApiError`s that the HTTP layer renders.
 """
 
 from __future__ import annotations
 
 import copy
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from connectors_mock.clock import Clock, isoformat
-from connectors_mock.errors import ApiError, FieldError, not_found, validation_failed
+from connectors_mock.errors import ApiError, FieldError, Location, not_found, validation_failed
 from connectors_mock.ids import IdSource, seeded_random
+from connectors_mock.jobs import ACTIVE, Job, ScriptSource, SyncMode, SyncRequest, default_script, failure_json
+from connectors_mock.oauth import OAuthFlow, OAuthFlows, issued_tokens, provider_name
 
 
 class SchemaCheck(Protocol):
@@ -34,6 +37,8 @@ class Connector:
     last_error: dict[str, Any] | None = None
     # Write-only: kept so the fake behaves like the service, never rendered.
     credentials: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The job that made the status `syncing`, until a read finds it finished.
+    current_job: Job | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,23 +74,43 @@ def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
     return merged
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every tenant reads and none owns: the clock, the checks from the spec, the OAuth
+    flows (found by state alone, see `oauth.py`) and how sync jobs are scripted."""
+
+    clock: Clock
+    config_checks: Mapping[str, SchemaCheck]
+    oauth_types: frozenset[str]
+    flows: OAuthFlows
+    sync_scripts: ScriptSource = default_script
+
+
 class Tenant:
-    def __init__(self, seed: SeedData, clock: Clock, ids: IdSource, config_checks: Mapping[str, SchemaCheck]) -> None:
-        self._clock = clock
+    def __init__(self, key: str, seed: SeedData, shared: Shared, ids: IdSource, rng: random.Random) -> None:
+        self.key = key
+        self._shared = shared
+        self.clock = shared.clock
         self._ids = ids
-        self._config_checks = config_checks
+        # Job sizes draw from their own stream, so they do not shift the ids.
+        self._rng = rng
         self.collections = frozenset(seed.collections)
         self.connectors: dict[str, Connector] = {c.id: copy.deepcopy(c) for c in seed.connectors}
         self._names = {(c.collection, c.name): c.id for c in self.connectors.values()}
+        self._jobs: dict[str, dict[str, Job]] = {}
 
     def list_connectors(self) -> list[Connector]:
+        for connector in self.connectors.values():
+            self._settle(connector)
         return list(self.connectors.values())
 
     def get_connector(self, connector_id: str) -> Connector:
         try:
-            return self.connectors[connector_id]
+            connector = self.connectors[connector_id]
         except KeyError:
             raise not_found("Connector", connector_id) from None
+        self._settle(connector)
+        return connector
 
     def create_connector(
         self,
@@ -96,14 +121,9 @@ class Tenant:
         config: dict[str, Any],
         credentials: dict[str, Any],
     ) -> Connector:
-        if collection not in self.collections:
-            known = ", ".join(sorted(self.collections)) or "none"
-            raise validation_failed(
-                "Unknown collection",
-                [FieldError("body", "$.collection", f'collection "{collection}" does not exist (known: {known})')],
-            )
+        self._check_collection(collection, "body", "$.collection")
         self._check_name_free(collection, name)
-        now = self._clock.now()
+        now = self.clock.now()
         connector_id = self._ids.new("conn_")
         while connector_id in self.connectors:
             connector_id = self._ids.new("conn_")
@@ -136,7 +156,7 @@ class Tenant:
         config = connector.config
         if "config" in changes:
             config = merge_config(connector.config, changes["config"])
-            errors += [e.under("$.config") for e in self._config_checks[connector.type].errors(config)]
+            errors += [e.under("$.config") for e in self._shared.config_checks[connector.type].errors(config)]
         if errors:
             raise validation_failed("Update refused", errors)
         name = changes.get("name", connector.name)
@@ -146,13 +166,125 @@ class Tenant:
             self._names[(connector.collection, name)] = connector.id
         connector.name = name
         connector.config = config
-        connector.updated_at = self._clock.now()
+        connector.updated_at = self.clock.now()
         return connector
 
     def delete_connector(self, connector_id: str) -> None:
         connector = self.get_connector(connector_id)
         del self.connectors[connector_id]
         del self._names[(connector.collection, connector.name)]
+        # Its jobs end with it: their status is a 404 from now on.
+        self._jobs.pop(connector_id, None)
+
+    def trigger_sync(self, connector_id: str, mode: SyncMode, file_filter: tuple[str, ...] | None) -> Job:
+        connector = self.get_connector(connector_id)
+        if connector.current_job is not None:
+            running = connector.current_job.id
+            raise ApiError(
+                409,
+                "sync_in_progress",
+                f'Connector "{connector_id}" is already syncing (job "{running}"); '
+                f"follow it at /v1/connectors/{connector_id}/sync/{running}",
+            )
+        has_synced = connector.last_sync is not None
+        request = SyncRequest(connector.id, connector.type, connector.name, mode, file_filter, has_synced)
+        script = self._shared.sync_scripts(request, self._rng)
+        job_id = self._ids.new("job_")
+        jobs = self._jobs.setdefault(connector_id, {})
+        while job_id in jobs:
+            job_id = self._ids.new("job_")
+        job = Job(job_id, connector_id, mode, file_filter, self.clock.now(), script)
+        jobs[job_id] = job
+        connector.current_job = job
+        connector.status = "syncing"
+        return job
+
+    def get_job(self, connector_id: str, job_id: str) -> Job:
+        self.get_connector(connector_id)
+        job = self._jobs.get(connector_id, {}).get(job_id)
+        if job is None:
+            raise ApiError(404, "not_found", f'Sync job "{job_id}" not found for connector "{connector_id}"')
+        return job
+
+    def authorize_oauth(
+        self, connector_type: str, *, collection: str | None, name: str | None, redirect_uri: str
+    ) -> OAuthFlow:
+        oauth_types = self._shared.oauth_types
+        if connector_type not in oauth_types:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"type: {connector_type} does not use OAuth (only {', '.join(sorted(oauth_types))} do); "
+                f"create it with POST /v1/connectors and its credentials",
+            )
+        if collection is not None:
+            self._check_collection(collection, "query", "collection")
+        return self._shared.flows.start(
+            self._ids,
+            tenant=self.key,
+            connector_type=connector_type,
+            collection=collection,
+            name=name,
+            redirect_uri=redirect_uri,
+        )
+
+    def complete_oauth(
+        self, connector_type: str, *, code: str, state: str, name: str | None, collection: str | None
+    ) -> Connector:
+        flows = self._shared.flows
+        flow = flows.redeem(self.key, connector_type, state, code)
+        collection = collection or flow.collection
+        if collection is None:
+            raise validation_failed(
+                "Collection required",
+                [FieldError("body", "$.collection", "required, since authorizeOAuth was not given a collection")],
+            )
+        self._check_collection(collection, "body", "$.collection")
+        name = name or flow.name or self._free_default_name(collection, provider_name(connector_type))
+        connector = self.create_connector(
+            name=name,
+            connector_type=connector_type,
+            collection=collection,
+            config={},
+            credentials=issued_tokens(self._ids),
+        )
+        flows.finish(flow)
+        return connector
+
+    def _settle(self, connector: Connector) -> None:
+        """Fold a finished job into its connector: the first read after it ends does it, and the
+        result is the same whenever that read comes, because the job's timeline is fixed."""
+        job = connector.current_job
+        if job is None:
+            return
+        state = job.state(self.clock.now())
+        if state.status in ACTIVE:
+            return
+        connector.current_job = None
+        if state.error:
+            connector.status = "error"
+            connector.last_error = failure_json(state.error, job.finished_at)
+        else:
+            connector.status = "active"
+            connector.last_sync = job.finished_at
+            connector.last_error = None
+
+    def _check_collection(self, collection: str, location: Location, path: str) -> None:
+        if collection not in self.collections:
+            known = ", ".join(sorted(self.collections)) or "none"
+            raise validation_failed(
+                "Unknown collection",
+                [FieldError(location, path, f'collection "{collection}" does not exist (known: {known})')],
+            )
+
+    def _free_default_name(self, collection: str, base: str) -> str:
+        """A provider's name, numbered if taken: connecting twice without naming must not fail
+        after the user has already given consent."""
+        name, number = base, 1
+        while (collection, name) in self._names:
+            number += 1
+            name = f"{base} ({number})"
+        return name
 
     def _check_name_free(self, collection: str, name: str) -> None:
         if (collection, name) in self._names:
@@ -166,16 +298,10 @@ class Tenant:
 class Backend:
     """Every tenant, created from the seed data the first time its key is seen."""
 
-    def __init__(
-        self,
-        seed_data: SeedData,
-        clock: Clock,
-        config_checks: Mapping[str, SchemaCheck],
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, seed_data: SeedData, shared: Shared, seed: int | None = None) -> None:
         self.seed_data = seed_data
-        self.clock = clock
-        self._config_checks = config_checks
+        self.shared = shared
+        self.clock = shared.clock
         self._seed = seed
         self._tenants: dict[str, Tenant] = {}
 
@@ -187,5 +313,6 @@ class Backend:
         tenant = self._tenants.get(key)
         if tenant is None:
             ids = IdSource(seeded_random(self._seed, "tenant", key))
-            tenant = self._tenants[key] = Tenant(self.seed_data, self.clock, ids, self._config_checks)
+            rng = seeded_random(self._seed, "tenant", key, "jobs")
+            tenant = self._tenants[key] = Tenant(key, self.seed_data, self.shared, ids, rng)
         return tenant

@@ -113,6 +113,17 @@ def _field_errors(error: ValidationError, location: Location) -> list[FieldError
         # and a branch that only wanted another type (`null`) is not the one the client meant.
         branches = [e for e in error.context if e.validator != "type"] or error.context
         return _field_errors(best_match(branches), location)
+    found = _leaf_errors(error, location)
+    schema_path = list(error.absolute_schema_path)
+    if "dependentSchemas" in schema_path:
+        # A rule that holds only because another field was sent: say which, or the failing
+        # field seems fine on its own (`sync_mode` is required only with `file_filter`).
+        cause = schema_path[len(schema_path) - schema_path[::-1].index("dependentSchemas")]
+        found = [FieldError(e.location, e.path, f"{e.message}, because {cause} is sent") for e in found]
+    return found
+
+
+def _leaf_errors(error: ValidationError, location: Location) -> list[FieldError]:
     parts = list(error.absolute_path)
     instance = error.instance
     secret = isinstance(error.schema, dict) and bool(error.schema.get("writeOnly"))

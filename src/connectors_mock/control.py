@@ -1,0 +1,149 @@
+"""The fake's own routes under `/_mock`, apart from the contract: the clock, and the pages
+that stand in for an OAuth provider (a consent page, and a default page to return to)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from string import Template
+from urllib.parse import parse_qs
+
+from referencing import Registry
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
+from connectors_mock.errors import ApiError, validation_failed
+from connectors_mock.inputs import read_json_body, read_limited
+from connectors_mock.oauth import CALLBACK_PATH, OAuthFlow, OAuthFlows, consent_path, provider_name
+from connectors_mock.responses import Envelope
+from connectors_mock.validators import Validator
+
+ADVANCE_SCHEMA = {
+    "type": "object",
+    "required": ["seconds"],
+    "additionalProperties": False,
+    "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS}},
+}
+
+DECISIONS = ("approve", "deny")
+
+PAGE = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title · connectors-mock</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #222; }
+main { border: 1px solid #ddd; border-radius: 8px; padding: 1.5rem; }
+button { font-size: 1rem; padding: .5rem 1.25rem; margin-right: .5rem; border-radius: 4px; border: 1px solid #888; }
+button[value=approve] { background: #1a73e8; border-color: #1a73e8; color: #fff; }
+pre { background: #f4f4f4; padding: .75rem; white-space: pre-wrap; word-break: break-all; }
+.note { color: #666; font-size: .85rem; }
+</style>
+</head>
+<body>
+<main>
+<h1>$title</h1>
+$body
+</main>
+</body>
+</html>
+""")
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    """`body` is HTML: every value in it must have been escaped."""
+    return HTMLResponse(PAGE.substitute(title=escape(title), body=body), status_code=status)
+
+
+def error_page(error: ApiError) -> HTMLResponse:
+    body = f"<p>{escape(error.message)}</p><p class=note>code: {error.code}</p>"
+    return page("Authorization failed", body, error.status)
+
+
+def consent_page(flow: OAuthFlow) -> HTMLResponse:
+    provider = escape(provider_name(flow.connector_type))
+    target = ""
+    if flow.name or flow.collection:
+        target = f" as <strong>{escape(flow.name or provider)}</strong>"
+        if flow.collection:
+            target += f" in <strong>{escape(flow.collection)}</strong>"
+    body = f"""<p>An application asks to read your {provider} content{target}.</p>
+<form method="post" action="{escape(consent_path(flow.connector_type))}">
+<input type="hidden" name="state" value="{escape(flow.state)}">
+<button type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+<p class=note>connectors-mock stands in for {provider} here. Either answer returns you to
+<code>{escape(flow.redirect_uri)}</code>. This request expires at {isoformat(flow.expires_at)}.</p>"""
+    return page(f"Connect {provider_name(flow.connector_type)}", body)
+
+
+def callback_page(request: Request, flow: OAuthFlow | None) -> HTMLResponse:
+    """Where consent returns to when the caller named no `redirect_uri`: shows the outcome
+    and the `completeOAuth` call that finishes the flow."""
+    query = request.query_params
+    if "error" in query:
+        return page("Access denied", f"<p>The provider answered <code>error={escape(query['error'])}</code>.</p>")
+    if flow is None or "code" not in query:
+        return error_page(ApiError(400, "invalid_state", "This page needs the code and state of a known authorization"))
+    body = {"code": query["code"], "state": flow.state}
+    if flow.collection is None:
+        body["collection"] = "col_..."
+    command = (
+        f"curl -s -X POST {request.base_url}v1/connectors/oauth/{flow.connector_type}/callback "
+        f"-H 'Authorization: Bearer YOUR_API_KEY' -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    )
+    html = f"""<p>Access granted. Before {isoformat(flow.expires_at)}, finish by calling <code>completeOAuth</code>:</p>
+<pre>{escape(command)}</pre>
+<p class=note>code <code>{escape(query["code"])}</code>, state <code>{escape(flow.state)}</code></p>"""
+    return page("Access granted", html)
+
+
+def control_routes(clock: VirtualClock, flows: OAuthFlows, envelope: Envelope) -> list[BaseRoute]:
+    advance_check = Validator(Registry(), ADVANCE_SCHEMA, "body")
+
+    def clock_json() -> dict[str, object]:
+        return {"mode": clock.mode, "speed": clock.speed, "now": isoformat(clock.now())}
+
+    async def read_clock(request: Request) -> Response:
+        return envelope.success(request, 200, clock_json())
+
+    async def advance_clock(request: Request) -> Response:
+        body = await read_json_body(request)
+        errors = advance_check.errors(body)
+        if errors:
+            raise validation_failed("Clock not advanced", errors)
+        clock.advance(body["seconds"])
+        return envelope.success(request, 200, clock_json())
+
+    async def consent(request: Request) -> Response:
+        connector_type = request.path_params["type"]
+        if request.method == "POST":
+            form = parse_qs((await read_limited(request)).decode("utf-8", "replace"))
+            answer = {key: values[-1] for key, values in form.items()}
+        else:
+            answer = dict(request.query_params)
+        state, decision = answer.get("state", ""), answer.get("decision")
+        try:
+            if decision is None and request.method == "GET":
+                return consent_page(flows.awaiting(connector_type, state))
+            if decision not in DECISIONS:
+                raise ApiError(400, "invalid_parameter", f"decision: must be approve or deny, not {decision!r}")
+            flow = flows.decide(connector_type, state, approve=decision == "approve")
+        except ApiError as error:
+            return error_page(error)
+        return RedirectResponse(flow.redirect_url(), status_code=303)
+
+    async def callback(request: Request) -> Response:
+        return callback_page(request, flows.find(request.query_params.get("state", "")))
+
+    return [
+        Route("/_mock/clock", read_clock, methods=["GET"]),
+        Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
+        Route(CALLBACK_PATH, callback, methods=["GET"]),
+        Route(consent_path("{type}"), consent, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,160 @@
+"""OAuth flows as the fake's provider keeps them: a state issued by `authorizeOAuth`, a consent
+decision on the `/_mock` consent page, a code, and one exchange by `completeOAuth`.
+
+Flows are kept for all tenants in one place, by state: the consent page is opened by a
+browser that carries no API key, so the state is all it has to go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from connectors_mock.clock import Clock, isoformat
+from connectors_mock.errors import ApiError
+from connectors_mock.ids import IdSource
+
+FlowStatus = Literal["pending", "approved", "denied", "used"]
+
+STATE_LIFETIME = timedelta(minutes=10)
+# Expired and used flows are kept this long, so a late or replayed state gets its precise error.
+KEEP_FINISHED = timedelta(days=1)
+PROVIDER_NAMES = {"google_drive": "Google Drive", "notion": "Notion"}
+
+# The fake's own pages, standing in for the provider's (see `control.py`).
+CALLBACK_PATH = "/_mock/oauth/callback"
+
+
+def consent_path(connector_type: str) -> str:
+    return f"/_mock/oauth/{connector_type}/consent"
+
+
+def provider_name(connector_type: str) -> str:
+    return PROVIDER_NAMES.get(connector_type, connector_type)
+
+
+@dataclass(slots=True)
+class OAuthFlow:
+    state: str
+    tenant: str
+    connector_type: str
+    collection: str | None
+    name: str | None
+    redirect_uri: str
+    expires_at: datetime
+    # Drawn when the flow starts, so codes follow the tenant's id stream; handed out on approval.
+    code: str
+    status: FlowStatus = "pending"
+
+    def redirect_url(self) -> str:
+        """Where the consent decision sends the browser: the caller's URI with the outcome added
+        to its query, as RFC 6749 section 4.1.2 has it."""
+        if self.status == "denied":
+            outcome = {"error": "access_denied", "state": self.state}
+        else:
+            outcome = {"code": self.code, "state": self.state}
+        parts = urlsplit(self.redirect_uri)
+        query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *outcome.items()])
+        return urlunsplit(parts._replace(query=query))
+
+
+def _expired(flow: OAuthFlow) -> ApiError:
+    expired_at = isoformat(flow.expires_at)
+    return ApiError(400, "state_expired", f'OAuth state "{flow.state}" expired at {expired_at}; start again')
+
+
+class OAuthFlows:
+    def __init__(self, clock: Clock, lifetime: timedelta = STATE_LIFETIME) -> None:
+        self._clock = clock
+        self.lifetime = lifetime
+        self._flows: dict[str, OAuthFlow] = {}
+        self._pruned_at = clock.now()
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def start(
+        self,
+        ids: IdSource,
+        *,
+        tenant: str,
+        connector_type: str,
+        collection: str | None,
+        name: str | None,
+        redirect_uri: str,
+    ) -> OAuthFlow:
+        now = self._clock.now()
+        self._prune(now)
+        state = ids.new("st_", 24)
+        while state in self._flows:
+            state = ids.new("st_", 24)
+        code = ids.new("code_", 24)
+        flow = OAuthFlow(state, tenant, connector_type, collection, name, redirect_uri, now + self.lifetime, code)
+        self._flows[state] = flow
+        return flow
+
+    def find(self, state: str) -> OAuthFlow | None:
+        return self._flows.get(state)
+
+    def awaiting(self, connector_type: str, state: str) -> OAuthFlow:
+        """The flow a consent page is for, while it still waits for the user's answer."""
+        flow = self._flows.get(state)
+        if flow is None or flow.connector_type != connector_type:
+            raise ApiError(
+                404, "invalid_state", f'No {provider_name(connector_type)} authorization has the state "{state}"'
+            )
+        if flow.status != "pending":
+            raise ApiError(409, "state_already_used", f"This authorization was already answered ({flow.status})")
+        if self._clock.now() >= flow.expires_at:
+            raise _expired(flow)
+        return flow
+
+    def decide(self, connector_type: str, state: str, *, approve: bool) -> OAuthFlow:
+        """The user's answer on the consent page; approval hands out the code."""
+        flow = self.awaiting(connector_type, state)
+        flow.status = "approved" if approve else "denied"
+        return flow
+
+    def redeem(self, tenant: str, connector_type: str, state: str, code: str) -> OAuthFlow:
+        """The flow a `completeOAuth` call may finish, or the precise reason it may not. The
+        flow stays redeemable until `finish`, so a refused name or collection loses nothing."""
+        flow = self._flows.get(state)
+        if flow is None:
+            raise ApiError(400, "invalid_state", f'OAuth state "{state}" is unknown; get one from authorizeOAuth')
+        if flow.tenant != tenant:
+            raise ApiError(400, "state_mismatch", f'OAuth state "{state}" was issued to another API key or team')
+        if flow.connector_type != connector_type:
+            raise ApiError(
+                400,
+                "state_mismatch",
+                f'OAuth state "{state}" was issued for {flow.connector_type}, not {connector_type}',
+            )
+        if flow.status == "used":
+            raise ApiError(400, "state_already_used", f'OAuth state "{state}" has already completed a flow')
+        now = self._clock.now()
+        if now >= flow.expires_at:
+            raise _expired(flow)
+        if flow.status == "denied":
+            raise ApiError(400, "access_denied", "The user denied access on the consent page")
+        if flow.status == "pending":
+            raise ApiError(400, "invalid_grant", "No code was issued for this state yet: the user has not answered")
+        if code != flow.code:
+            raise ApiError(400, "invalid_grant", f'The code was not issued for OAuth state "{state}"')
+        return flow
+
+    def finish(self, flow: OAuthFlow) -> None:
+        flow.status = "used"
+
+    def _prune(self, now: datetime) -> None:
+        if now - self._pruned_at < self.lifetime:
+            return
+        self._pruned_at = now
+        for state in [s for s, flow in self._flows.items() if flow.expires_at + KEEP_FINISHED < now]:
+            del self._flows[state]
+
+
+def issued_tokens(ids: IdSource) -> dict[str, str]:
+    """What the provider hands over for a code; kept as the connector's credentials."""
+    return {"accessToken": ids.new("mock_at_", 32), "refreshToken": ids.new("mock_rt_", 32), "tokenType": "Bearer"}

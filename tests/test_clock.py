@@ -1,0 +1,56 @@
+"""The virtual clock: real time scaled by a speed, or manual time moved only by `advance`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from connectors_mock.clock import MANUAL_EPOCH, MAX_ADVANCE_SECONDS, VirtualClock, manual_clock
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.seconds = 100.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_a_real_clock_runs_at_wall_time_times_its_speed() -> None:
+    wall = FakeMonotonic()
+    clock = VirtualClock("real", speed=10, start=MANUAL_EPOCH, monotonic=wall)
+    wall.seconds += 1.5
+    assert clock.now() == MANUAL_EPOCH + timedelta(seconds=15)
+
+
+def test_a_manual_clock_stands_still_until_advanced() -> None:
+    wall = FakeMonotonic()
+    clock = VirtualClock("manual", start=MANUAL_EPOCH, monotonic=wall)
+    wall.seconds += 60
+    assert clock.now() == MANUAL_EPOCH
+    assert clock.advance(2.5) == MANUAL_EPOCH + timedelta(seconds=2.5)
+    assert clock.now() == MANUAL_EPOCH + timedelta(seconds=2.5)
+
+
+def test_a_real_clock_can_be_advanced_too() -> None:
+    wall = FakeMonotonic()
+    clock = VirtualClock("real", start=MANUAL_EPOCH, monotonic=wall)
+    clock.advance(600)
+    wall.seconds += 1
+    assert clock.now() == MANUAL_EPOCH + timedelta(seconds=601)
+
+
+def test_a_clock_refuses_to_go_backwards_or_too_far() -> None:
+    clock = manual_clock()
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    with pytest.raises(ValueError, match="at most"):
+        clock.advance(MAX_ADVANCE_SECONDS + 1)
+    assert clock.now() == MANUAL_EPOCH
+
+
+@pytest.mark.parametrize("speed", [0, -1, float("nan")])
+def test_a_clock_needs_a_positive_speed(speed: float) -> None:
+    with pytest.raises(ValueError, match="speed"):
+        VirtualClock("real", speed=speed)
