@@ -14,10 +14,11 @@ from starlette.testclient import TestClient
 from connectors_mock import resources
 from connectors_mock.app import Settings, build_app
 from connectors_mock.clock import manual_clock
+from connectors_mock.connectors import SeedData
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.oauth import OAuthFlows
 from connectors_mock.spec import Spec, default_spec
-from connectors_mock.state import Backend, SeedData, Shared
+from connectors_mock.state import Backend, Shared
 
 SEED = 20240120
 S3_CREATE: dict[str, Any] = {

@@ -161,9 +161,31 @@ def test_a_seed_makes_the_clock_manual_unless_told_otherwise() -> None:
         assert get(f"{url}/_mock/clock")[1]["data"]["mode"] == "real"
 
 
-@pytest.mark.parametrize("speed", ["0", "-2", "fast", "1e9"])
+@pytest.mark.parametrize("speed", ["0", "-2", "fast", "1e9", "nan"])
 def test_a_speed_that_is_not_a_positive_number_is_a_usage_error(speed: str) -> None:
     result = serve_once("--speed", speed)
     assert result.returncode == 2
     assert "is not a" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_speed_for_a_manual_clock_is_a_usage_error() -> None:
+    result = serve_once("--seed", "1", "--speed", "10")
+    assert result.returncode == 2
+    assert "--speed sets how fast a real clock runs" in result.stderr
+
+
+def test_the_access_log_shows_paths_without_their_query() -> None:
+    with serving("--access-log", "--seed", "1") as (process, url):
+        with pytest.raises(urllib.error.HTTPError):  # an unknown state: an HTML page saying so
+            urllib.request.urlopen(f"{url}/_mock/oauth/callback?code=code_secret123&state=st_x", timeout=5)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert "GET /_mock/oauth/callback HTTP/1.1" in out + err
+    assert "code_secret123" not in out + err
+
+
+def test_a_public_url_must_be_a_plain_http_url() -> None:
+    result = serve_once("--public-url", "localhost:8080")
+    assert result.returncode == 2
+    assert "is not an http(s) URL" in result.stderr

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors_mock.clock import MANUAL_EPOCH, MAX_ADVANCE_SECONDS, VirtualClock, manual_clock
+from connectors_mock.clock import LATEST, MANUAL_EPOCH, MAX_ADVANCE_SECONDS, VirtualClock, manual_clock
 
 
 class FakeMonotonic:
@@ -45,9 +45,25 @@ def test_a_clock_refuses_to_go_backwards_or_too_far() -> None:
     clock = manual_clock()
     with pytest.raises(ValueError, match="backwards"):
         clock.advance(-1)
-    with pytest.raises(ValueError, match="at most"):
+    with pytest.raises(ValueError, match="100 years"):
         clock.advance(MAX_ADVANCE_SECONDS + 1)
     assert clock.now() == MANUAL_EPOCH
+
+
+def test_a_clock_stops_short_of_the_end_of_the_calendar() -> None:
+    clock = manual_clock(start=LATEST - timedelta(days=1))
+    clock.advance(24 * 3600)
+    with pytest.raises(ValueError, match="latest"):
+        clock.advance(1)
+    assert clock.now() == LATEST
+
+
+def test_small_steps_add_up_exactly() -> None:
+    stepped, jumped = manual_clock(), manual_clock()
+    for _ in range(3):
+        stepped.advance(0.1)
+    jumped.advance(0.3)
+    assert stepped.now() == jumped.now()
 
 
 @pytest.mark.parametrize("speed", [0, -1, float("nan")])

@@ -165,3 +165,65 @@ def test_mock_routes_need_no_api_key_and_do_not_touch_tenants(make_client: Any) 
     assert anonymous.get("/_mock/clock").status_code == 200
     assert anonymous.app.state.backend.tenant_count == 0
     assert anonymous.post("/v1/connectors", json=S3_CREATE).status_code == 401
+
+
+def test_a_consent_answer_without_a_decision_says_what_is_missing(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    form = only_form(client.get(auth["authUrl"]).text)
+    as_json = client.post(form.action, json=form.fields)
+    assert as_json.status_code == 400
+    assert "application/x-www-form-urlencoded" in as_json.text
+    without = client.post(form.action, data=form.fields)
+    assert without.status_code == 400
+    assert "decision: missing" in without.text
+    assert "None" not in without.text
+
+
+def test_a_consent_url_with_the_wrong_type_or_no_state_says_which(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    wrong_type = client.get(auth["authUrl"].replace("/google_drive/", "/notion/"))
+    assert wrong_type.status_code == 404
+    assert "was issued for google_drive, not notion" in wrong_type.text
+    no_state = client.get("/_mock/oauth/google_drive/consent")
+    assert no_state.status_code == 400
+    assert "state: required" in no_state.text
+
+
+def test_the_clock_stops_short_of_the_end_of_the_calendar(client: TestClient) -> None:
+    century = 100 * 365 * 24 * 3600
+    while client.post("/_mock/clock/advance", json={"seconds": century}).status_code == 200:
+        pass
+    refused = client.post("/_mock/clock/advance", json={"seconds": century})
+    assert refused.status_code == 422
+    assert "past 9000-01-01T00:00:00Z" in refused.json()["error"]["message"]
+    # Everything still answers, OAuth expiry included.
+    assert client.get("/v1/connectors").status_code == 200
+    assert authorize(client)["expiresAt"].startswith("89")
+
+
+def test_a_head_request_looks_at_the_consent_page_without_answering(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    assert client.head(f"{auth['authUrl']}&decision=approve").status_code == 200
+    assert click(client, auth["authUrl"], "Approve").status_code == 303
+
+
+def test_the_callback_page_shows_the_flows_own_outcome_not_the_querys(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    pending = client.get(f"/_mock/oauth/callback?state={auth['state']}&code=x';touch /tmp/pwned;'")
+    assert pending.status_code == 409
+    redirect = click(client, auth["authUrl"], "Approve")
+    code = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))["code"]
+    forged = client.get(f"/_mock/oauth/callback?state={auth['state']}&code=x';touch /tmp/pwned;'")
+    assert forged.status_code == 200
+    assert code in forged.text
+    assert "pwned" not in forged.text
+
+
+def test_a_redirect_uri_that_could_not_take_the_outcome_is_refused_at_authorize(client: TestClient) -> None:
+    refused = client.get(
+        "/v1/connectors/oauth/notion/authorize", params={"redirect_uri": "http://app.test/cb?state=mine"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["errors"] == [
+        {"location": "query", "path": "redirect_uri", "message": "must not carry state: the consent page adds them"}
+    ]

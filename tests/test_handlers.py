@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from starlette.testclient import TestClient
 
 from connectors_mock.clock import manual_clock
+from connectors_mock.jobs import SyncFailure, SyncScript
 from tests.conftest import S3_CREATE, ClientFactory
 
 
@@ -310,10 +311,11 @@ def test_the_trigger_body_is_validated_and_kept_on_the_job(client: TestClient) -
     assert full.json()["data"]["syncMode"] == "full"
     for body, message in (
         ({"sync_mode": "sometimes"}, '$.sync_mode: "sometimes" is not one of ["full", "incremental", "auto"]'),
-        ({"file_filter": ["/a.pdf"]}, "$.sync_mode: is required, because file_filter is sent"),
+        ({"file_filter": ["/a.pdf"]}, '$.sync_mode: is required (as "incremental"), because file_filter is sent'),
         ({"sync_mode": "full", "file_filter": ["/a"]}, '$.sync_mode: "full" is not "incremental", because file_filter'),
         ({"sync_mode": "auto", "force_full_sync": True}, '$.sync_mode: "auto" is not "full", because force_full_sync'),
         ({"sync_mode": "incremental", "file_filter": []}, "$.file_filter: [] has fewer than 1 items"),
+        ({"sync_mode": "incremental", "file_filter": ["/a", "/a"]}, '$.file_filter: ["/a", "/a"] has repeated items'),
     ):
         refused = client.post("/v1/connectors/conn_shareddrive1/sync", json=body)
         assert refused.status_code == 422, body
@@ -415,3 +417,43 @@ def test_oauth_without_a_collection_anywhere_is_refused_and_can_be_retried(clien
     retried = client.post("/v1/connectors/oauth/google_drive/callback", json={**returned, "collection": "col_xyz"})
     assert retried.status_code == 201
     assert retried.json()["data"]["name"] == "Google Drive"
+
+
+def test_an_unknown_oauth_type_lists_every_type(client: TestClient) -> None:
+    refused = client.get("/v1/connectors/oauth/dropbox/authorize")
+    assert refused.status_code == 422
+    assert '"salesforce", "postgresql"]' in refused.json()["error"]["message"]
+
+
+def test_a_public_url_is_where_the_consent_page_is_sent(make_client: ClientFactory) -> None:
+    client = make_client(public_url="http://localhost:9999")
+    auth = authorize(client)
+    assert auth["authUrl"].startswith("http://localhost:9999/_mock/oauth/google_drive/consent?state=st_")
+
+
+def test_a_failed_sync_shows_on_the_job_and_the_connector(make_client: ClientFactory) -> None:
+    failure = SyncFailure(0.25, "credentials_rejected", "S3 answered 403 Forbidden")
+    client = make_client(sync_scripts=lambda request, rng: SyncScript(total=400, failure=failure))
+    job = client.post("/v1/connectors/conn_mktassets01/sync").json()["data"]
+    advance(client, 60)
+    failed = client.get(f"/v1/connectors/conn_mktassets01/sync/{job['jobId']}").json()["data"]
+    assert failed["status"] == "failed"
+    assert failed["progress"] == {"collected": 142, "parsed": 57, "indexed": 0}
+    assert failed["error"] == {
+        "code": "credentials_rejected",
+        "message": "S3 answered 403 Forbidden",
+        "occurredAt": "2025-01-01T00:00:01Z",
+    }
+    connector = client.get("/v1/connectors/conn_mktassets01").json()["data"]
+    assert (connector["status"], connector["lastError"]) == ("error", failed["error"])
+
+
+def test_oauth_tokens_never_appear_in_a_response(client: TestClient) -> None:
+    returned = approve(client, authorize(client, collection="col_abc123")["authUrl"])
+    created = client.post("/v1/connectors/oauth/google_drive/callback", json=returned)
+    tenant = client.app.state.backend.tenant("key-a")  # type: ignore[attr-defined]
+    tokens = tenant.connectors[created.json()["data"]["id"]].credentials
+    assert tokens["accessToken"].startswith("mock_at_")
+    responses = [created, client.get(f"/v1/connectors/{created.json()['data']['id']}"), client.get("/v1/connectors")]
+    for response in responses:
+        assert not [token for token in tokens.values() if token in response.text]

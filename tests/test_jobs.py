@@ -15,10 +15,10 @@ from connectors_mock.jobs import (
     JobState,
     Progress,
     SyncFailure,
-    SyncMode,
     SyncRequest,
     SyncScript,
     default_script,
+    is_full_sync,
     job_state,
     requested_sync,
 )
@@ -89,7 +89,7 @@ def test_any_clock_advances_and_polls_keep_counters_ordered_and_rising(
 
 
 def test_a_job_renders_completion_and_failure_with_their_moments() -> None:
-    job = Job("job_1", "conn_1", "auto", None, MANUAL_EPOCH, SyncScript(total=10, failure=FAILURE))
+    job = Job("job_1", "conn_1", "auto", None, MANUAL_EPOCH, SyncScript(total=10, failure=FAILURE), full=True)
     running = job.to_json(MANUAL_EPOCH + timedelta(seconds=1))
     assert (running["status"], running["completedAt"], running["error"]) == ("running", None, None)
     failed = job.to_json(MANUAL_EPOCH + timedelta(minutes=5))
@@ -110,8 +110,8 @@ def test_a_trigger_body_is_optional_and_defaults_to_auto() -> None:
     assert requested_sync({"force_full_sync": True, "sync_mode": "full"}) == ("full", None)
 
 
-def request(connector_type: str = "s3", mode: SyncMode = "auto", has_synced: bool = False) -> SyncRequest:
-    return SyncRequest("conn_1", connector_type, "Docs", mode, None, has_synced)
+def request(connector_type: str = "s3", full: bool = True) -> SyncRequest:
+    return SyncRequest("conn_1", connector_type, "Docs", "auto" if full else "incremental", None, full)
 
 
 def test_default_totals_repeat_under_a_seed_and_differ_by_type() -> None:
@@ -125,10 +125,16 @@ def test_default_totals_repeat_under_a_seed_and_differ_by_type() -> None:
     assert salesforce > github
 
 
+def test_auto_is_full_until_a_full_sync_has_completed() -> None:
+    assert is_full_sync("auto", full_sync_done=False)
+    assert not is_full_sync("auto", full_sync_done=True)
+    assert is_full_sync("full", full_sync_done=True)
+    assert not is_full_sync("incremental", full_sync_done=False)
+
+
 def test_incremental_syncs_are_smaller_and_a_file_filter_counts_its_paths() -> None:
-    full = default_script(request("slack", "full", has_synced=True), random.Random(1)).total
-    auto_after_full = default_script(request("slack", "auto", has_synced=True), random.Random(1)).total
-    assert auto_after_full < full / 5
-    assert default_script(request("slack", "auto"), random.Random(1)).total == full
-    filtered = SyncRequest("conn_1", "slack", "Docs", "incremental", ("/a", "/b", "/c"), True)
+    full = default_script(request("slack"), random.Random(1)).total
+    incremental = default_script(request("slack", full=False), random.Random(1)).total
+    assert incremental < full / 5
+    filtered = SyncRequest("conn_1", "slack", "Docs", "incremental", ("/a", "/b", "/c"), False)
     assert default_script(filtered, random.Random(1)).total == 3

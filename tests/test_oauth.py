@@ -11,7 +11,7 @@ import pytest
 from connectors_mock.clock import VirtualClock, manual_clock
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource
-from connectors_mock.oauth import OAuthFlow, OAuthFlows
+from connectors_mock.oauth import OAuthFlow, OAuthFlows, redirect_uri_problem
 
 
 @pytest.fixture
@@ -103,3 +103,27 @@ def test_long_expired_flows_are_forgotten(flows: OAuthFlows, clock: VirtualClock
     start(flows)
     assert flows.find(old.state) is None
     assert len(flows) == 1
+
+
+def test_the_callers_query_is_kept_as_written(flows: OAuthFlows) -> None:
+    flow = flows.decide("google_drive", start(flows, redirect_uri="myapp://done?flag&x=a%20b").state, approve=True)
+    assert flow.redirect_url() == f"myapp://done?flag&x=a%20b&code={flow.code}&state={flow.state}"
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("javascript:alert(1)", "cannot be redirected to"),
+        ("DATA:text/html,hi", "cannot be redirected to"),
+        ("http://app.test/cb#done", "fragment"),
+        ("http://app.test/cb?state=forged", "must not carry state"),
+        ("http://app.test/cb?error=x&code=y", "must not carry code, error"),
+    ],
+)
+def test_a_redirect_uri_that_could_not_take_the_outcome_is_refused(uri: str, problem: str) -> None:
+    assert problem in (redirect_uri_problem(uri) or "")
+
+
+def test_ordinary_redirect_uris_are_fine() -> None:
+    for uri in ("http://localhost:3000/oauth/callback", "myapp://done?tab=2", "https://app.test/cb?codes=1"):
+        assert redirect_uri_problem(uri) is None

@@ -46,6 +46,9 @@ class Settings:
     clock: VirtualClock | None = None
     handlers: Mapping[str, Handler] = field(default_factory=lambda: HANDLERS)
     sync_scripts: ScriptSource = default_script
+    # Where browsers reach the fake (`http://localhost:8080`), for the consent page's URL;
+    # without it, the address the request was sent to.
+    public_url: str | None = None
 
 
 def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Starlette:
@@ -75,7 +78,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 key = tenant_key(request.headers, settings.api_keys)
                 inputs = await read_inputs(request, operation)
                 # Only now: a request refused above must not leave a tenant behind.
-                call = Call(operation.operation_id, backend.tenant(key), inputs, str(request.base_url).rstrip("/"))
+                call = Call(operation.operation_id, backend.tenant(key), inputs, base_url(request))
                 reply = handler(call)
             except ApiError:
                 raise
@@ -118,7 +121,10 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         return internal_error(request)
 
     # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
-    routes = control_routes(clock, flows, envelope)
+    def base_url(request: Request) -> str:
+        return settings.public_url or str(request.base_url).rstrip("/")
+
+    routes = control_routes(clock, flows, envelope, base_url)
     routes += [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
     app = Starlette(
         routes=routes,

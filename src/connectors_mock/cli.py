@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -32,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
     )
+    serve.add_argument(
+        "--public-url",
+        type=_public_url,
+        help="where browsers reach the fake, such as http://localhost:8080 behind Docker; OAuth URLs "
+        "point there (default: the address each request was sent to)",
+    )
     serve.add_argument("--fixtures", type=Path, help="fixture file to load instead of the built-in one")
     serve.add_argument(
         "--seed",
@@ -45,9 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="real: time runs at wall time times --speed; manual: time moves only by POST "
         "/_mock/clock/advance (default: manual with --seed, else real)",
     )
-    serve.add_argument(
-        "--speed", type=_speed, default=1.0, help="how fast a real clock runs, 10 = ten times (default: %(default)s)"
-    )
+    serve.add_argument("--speed", type=_speed, help="how fast a real clock runs: 10 = ten times wall time (default: 1)")
     serve.add_argument(
         "--api-key",
         action="append",
@@ -55,8 +60,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only this bearer key (repeatable); without it any non-empty key works",
     )
-    serve.add_argument("--access-log", action="store_true", help="log every request (method, path, status)")
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request: client address, method, path (without its query) and status",
+    )
     return parser
+
+
+def _public_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL such as http://localhost:8080")
+    return text.rstrip("/")
 
 
 def _speed(text: str) -> float:
@@ -90,14 +106,19 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def serve(args: argparse.Namespace) -> int:
+def _clock_mode(args: argparse.Namespace) -> ClockMode:
     mode: ClockMode = args.clock or ("manual" if args.seed is not None else "real")
+    return mode
+
+
+def serve(args: argparse.Namespace) -> int:
     start = MANUAL_EPOCH if args.seed is not None else None
     settings = Settings(
         fixtures=args.fixtures,
         seed=args.seed,
         api_keys=frozenset(args.api_keys) if args.api_keys else None,
-        clock=VirtualClock(mode, args.speed, start),
+        clock=VirtualClock(_clock_mode(args), args.speed or 1.0, start),
+        public_url=args.public_url,
     )
     try:
         app = build_app(settings)
@@ -115,7 +136,9 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
     if args.access_log:
         # Only the request lines: uvicorn's own start-up chatter stays at warning.
-        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(logging.INFO)
+        access.addFilter(_without_query)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
     # handler was there before; this one turns a requested stop into exit status 0, so
     # `kill $pid; wait $pid` under `set -e` does not fail a CI script.
@@ -125,12 +148,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _without_query(record: logging.LogRecord) -> bool:
+    """Query strings carry OAuth codes and states (`/_mock/oauth/callback?code=...`): the
+    access log keeps the path only. uvicorn's args are (client, method, path, version, status)."""
+    if isinstance(record.args, tuple) and len(record.args) == 5:
+        client, method, path, version, status = record.args
+        record.args = (client, method, str(path).split("?", 1)[0], version, status)
+    return True
+
+
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "serve":
+        if args.speed is not None and _clock_mode(args) == "manual":
+            parser.error(
+                "--speed sets how fast a real clock runs; a manual clock moves only when advanced (add --clock real)"
+            )
         return serve(args)
     return 2  # pragma: no cover - argparse requires a command

@@ -18,8 +18,10 @@ CLOCK_MODES: tuple[ClockMode, ...] = ("real", "manual")
 
 # Where a seeded clock starts: a fixed instant, so seeded runs repeat.
 MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-# `advance` takes at most this much at once: far beyond any test, short of datetime's year 9999.
+# `advance` takes at most this much at once, and never past LATEST: far beyond any test, and
+# short of datetime's year 9999 by more than anything adds to "now" (an OAuth state's 10 minutes).
 MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -41,20 +43,24 @@ class VirtualClock:
         self._start = start or datetime.now(UTC)
         self._monotonic = monotonic
         self._began = monotonic()
-        self._advanced = 0.0
+        # A timedelta, not a float: steps of 0.1 s three times land where one of 0.3 s does.
+        self._advanced = timedelta()
 
     def now(self) -> datetime:
-        seconds = self._advanced
+        moment = self._start + self._advanced
         if self.mode == "real":
-            seconds += (self._monotonic() - self._began) * self.speed
-        return self._start + timedelta(seconds=seconds)
+            moment += timedelta(seconds=(self._monotonic() - self._began) * self.speed)
+        return moment
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
+            raise ValueError("is negative: a clock cannot go backwards")
         if seconds > MAX_ADVANCE_SECONDS:
-            raise ValueError(f"a clock advances at most {MAX_ADVANCE_SECONDS} seconds at once")
-        self._advanced += seconds
+            raise ValueError(f"is more than {MAX_ADVANCE_SECONDS} seconds (100 years) at once")
+        step = timedelta(seconds=seconds)
+        if self.now() + step > LATEST:
+            raise ValueError(f"would take the clock past {isoformat(LATEST)}, the latest it goes")
+        self._advanced += step
         return self.now()
 
 

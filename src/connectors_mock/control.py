@@ -4,6 +4,8 @@ that stand in for an OAuth provider (a consent page, and a default page to retur
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Callable
 from html import escape
 from string import Template
 from urllib.parse import parse_qs
@@ -14,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
-from connectors_mock.errors import ApiError, validation_failed
+from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.inputs import read_json_body, read_limited
 from connectors_mock.oauth import CALLBACK_PATH, OAuthFlow, OAuthFlows, consent_path, provider_name
 from connectors_mock.responses import Envelope
@@ -28,6 +30,7 @@ ADVANCE_SCHEMA = {
 }
 
 DECISIONS = ("approve", "deny")
+FORM = "application/x-www-form-urlencoded"
 
 PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -82,28 +85,47 @@ def consent_page(flow: OAuthFlow) -> HTMLResponse:
     return page(f"Connect {provider_name(flow.connector_type)}", body)
 
 
-def callback_page(request: Request, flow: OAuthFlow | None) -> HTMLResponse:
-    """Where consent returns to when the caller named no `redirect_uri`: shows the outcome
-    and the `completeOAuth` call that finishes the flow."""
-    query = request.query_params
-    if "error" in query:
-        return page("Access denied", f"<p>The provider answered <code>error={escape(query['error'])}</code>.</p>")
-    if flow is None or "code" not in query:
-        return error_page(ApiError(400, "invalid_state", "This page needs the code and state of a known authorization"))
-    body = {"code": query["code"], "state": flow.state}
+def callback_page(flow: OAuthFlow | None, api_url: str) -> HTMLResponse:
+    """Where consent returns to when the caller named no `redirect_uri`: the outcome, from the
+    flow itself (not the query, which anyone can write), and the call that finishes it."""
+    if flow is None:
+        return error_page(
+            ApiError(404, "invalid_state", "This page shows a known authorization; this state is not one")
+        )
+    if flow.status == "pending":
+        return error_page(ApiError(409, "invalid_grant", "This authorization has not been answered yet"))
+    if flow.status == "denied":
+        return page("Access denied", "<p>Access was denied; <code>completeOAuth</code> will answer access_denied.</p>")
+    if flow.status == "used":
+        return page("Connected", "<p>This authorization has completed its flow: its connector exists.</p>")
+    body = {"code": flow.code, "state": flow.state}
     if flow.collection is None:
         body["collection"] = "col_..."
-    command = (
-        f"curl -s -X POST {request.base_url}v1/connectors/oauth/{flow.connector_type}/callback "
-        f"-H 'Authorization: Bearer YOUR_API_KEY' -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    command = shlex.join(
+        [
+            *("curl", "-s", "-X", "POST", f"{api_url}/v1/connectors/oauth/{flow.connector_type}/callback"),
+            *("-H", "Authorization: Bearer YOUR_API_KEY", "-H", "Content-Type: application/json"),
+            *("-d", json.dumps(body)),
+        ]
     )
     html = f"""<p>Access granted. Before {isoformat(flow.expires_at)}, finish by calling <code>completeOAuth</code>:</p>
 <pre>{escape(command)}</pre>
-<p class=note>code <code>{escape(query["code"])}</code>, state <code>{escape(flow.state)}</code></p>"""
+<p class=note>Use the API key that called <code>authorizeOAuth</code>: a state belongs to that key (and team).
+code <code>{escape(flow.code)}</code>, state <code>{escape(flow.state)}</code></p>"""
     return page("Access granted", html)
 
 
-def control_routes(clock: VirtualClock, flows: OAuthFlows, envelope: Envelope) -> list[BaseRoute]:
+def _bad_decision(request: Request, decision: str | None) -> str:
+    if decision is not None:
+        return f'decision: must be "approve" or "deny", not "{decision}"'
+    if request.method == "POST" and not request.headers.get("content-type", "").startswith(FORM):
+        return f"decision: missing; the consent form is sent as {FORM}"
+    return 'decision: missing; it must be "approve" or "deny"'
+
+
+def control_routes(
+    clock: VirtualClock, flows: OAuthFlows, envelope: Envelope, base_url: Callable[[Request], str]
+) -> list[BaseRoute]:
     advance_check = Validator(Registry(), ADVANCE_SCHEMA, "body")
 
     def clock_json() -> dict[str, object]:
@@ -115,9 +137,13 @@ def control_routes(clock: VirtualClock, flows: OAuthFlows, envelope: Envelope) -
     async def advance_clock(request: Request) -> Response:
         body = await read_json_body(request)
         errors = advance_check.errors(body)
+        if not errors:
+            try:
+                clock.advance(body["seconds"])
+            except ValueError as refused:
+                errors = [FieldError("body", "$.seconds", f"{body['seconds']} {refused}")]
         if errors:
             raise validation_failed("Clock not advanced", errors)
-        clock.advance(body["seconds"])
         return envelope.success(request, 200, clock_json())
 
     async def consent(request: Request) -> Response:
@@ -129,17 +155,18 @@ def control_routes(clock: VirtualClock, flows: OAuthFlows, envelope: Envelope) -
             answer = dict(request.query_params)
         state, decision = answer.get("state", ""), answer.get("decision")
         try:
-            if decision is None and request.method == "GET":
+            # A HEAD (a link preview, a prefetch) only looks: it must not answer for the user.
+            if request.method == "HEAD" or (decision is None and request.method == "GET"):
                 return consent_page(flows.awaiting(connector_type, state))
             if decision not in DECISIONS:
-                raise ApiError(400, "invalid_parameter", f"decision: must be approve or deny, not {decision!r}")
+                raise ApiError(400, "invalid_parameter", _bad_decision(request, decision))
             flow = flows.decide(connector_type, state, approve=decision == "approve")
         except ApiError as error:
             return error_page(error)
         return RedirectResponse(flow.redirect_url(), status_code=303)
 
     async def callback(request: Request) -> Response:
-        return callback_page(request, flows.find(request.query_params.get("state", "")))
+        return callback_page(flows.find(request.query_params.get("state", "")), base_url(request))
 
     return [
         Route("/_mock/clock", read_clock, methods=["GET"]),

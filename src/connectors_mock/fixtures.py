@@ -17,10 +17,10 @@ from faker import Faker
 from jsonschema import Draft202012Validator
 
 from connectors_mock.clock import isoformat, parse_timestamp
+from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.spec import Spec
-from connectors_mock.state import Connector, SeedData
 
 FIXTURE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -197,6 +197,8 @@ def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime, where:
         created_at=created_at,
         updated_at=_timestamp(raw["updatedAt"], f"{where}.updatedAt") if "updatedAt" in raw else created_at,
         last_sync=_timestamp(raw["lastSync"], f"{where}.lastSync") if raw.get("lastSync") else None,
+        # A fixture that has synced is taken to have synced in full once.
+        full_sync_done=bool(raw.get("lastSync")),
         last_error=last_error,
         credentials=raw.get("credentials", credentials),
     )

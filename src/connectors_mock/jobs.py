@@ -106,7 +106,12 @@ class SyncRequest:
     connector_name: str
     mode: SyncMode
     file_filter: tuple[str, ...] | None
-    has_synced: bool
+    # Whether the job syncs everything: `full`, or `auto` before any full sync has completed.
+    full: bool
+
+
+def is_full_sync(mode: SyncMode, full_sync_done: bool) -> bool:
+    return mode == "full" or (mode == "auto" and not full_sync_done)
 
 
 ScriptSource = Callable[[SyncRequest, random.Random], SyncScript]
@@ -122,13 +127,12 @@ def requested_sync(body: Mapping[str, Any] | None) -> tuple[SyncMode, tuple[str,
 
 
 def default_script(request: SyncRequest, rng: random.Random) -> SyncScript:
-    """Totals that look like the source: by type, smaller when only changes are synced (an
-    `auto` sync is incremental once a full one has completed), one per listed path."""
+    """Totals that look like the source: by type, smaller when only changes are synced, one
+    per listed path."""
     if request.file_filter is not None:
         return SyncScript(total=len(request.file_filter))
     total = round(TYPICAL_DOCUMENTS.get(request.connector_type, 1000) * rng.uniform(0.75, 1.25))
-    incremental = request.mode == "incremental" or (request.mode == "auto" and request.has_synced)
-    if incremental:
+    if not request.full:
         total = max(1, round(total * rng.uniform(*INCREMENTAL_SHARE)))
     return SyncScript(total=total)
 
@@ -141,6 +145,7 @@ class Job:
     file_filter: tuple[str, ...] | None
     started_at: datetime
     script: SyncScript
+    full: bool
 
     def state(self, now: datetime) -> JobState:
         return job_state(self.script, (now - self.started_at).total_seconds())

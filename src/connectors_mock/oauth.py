@@ -27,6 +27,25 @@ PROVIDER_NAMES = {"google_drive": "Google Drive", "notion": "Notion"}
 CALLBACK_PATH = "/_mock/oauth/callback"
 
 
+# Where a browser must never be sent, whatever a caller asks.
+SCRIPT_SCHEMES = frozenset({"javascript", "data", "vbscript"})
+OUTCOME_PARAMETERS = frozenset({"code", "state", "error"})
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why a `redirect_uri` cannot take the outcome, or None. The schema has already made it
+    an absolute URI; these are the rules of RFC 6749 section 3.1.2 it cannot state."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() in SCRIPT_SCHEMES:
+        return f"a {parts.scheme}: URI cannot be redirected to"
+    if parts.fragment:
+        return "must not have a fragment (#...)"
+    taken = sorted(OUTCOME_PARAMETERS & {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)})
+    if taken:
+        return f"must not carry {', '.join(taken)}: the consent page adds them"
+    return None
+
+
 def consent_path(connector_type: str) -> str:
     return f"/_mock/oauth/{connector_type}/consent"
 
@@ -56,7 +75,8 @@ class OAuthFlow:
         else:
             outcome = {"code": self.code, "state": self.state}
         parts = urlsplit(self.redirect_uri)
-        query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *outcome.items()])
+        # Appended to the caller's query as it was written, not re-encoded (`?flag` stays `?flag`).
+        query = "&".join(filter(None, [parts.query, urlencode(outcome)]))
         return urlunsplit(parts._replace(query=query))
 
 
@@ -100,10 +120,14 @@ class OAuthFlows:
 
     def awaiting(self, connector_type: str, state: str) -> OAuthFlow:
         """The flow a consent page is for, while it still waits for the user's answer."""
+        if not state:
+            raise ApiError(400, "missing_parameter", "state: required, as authUrl carries it")
         flow = self._flows.get(state)
-        if flow is None or flow.connector_type != connector_type:
+        if flow is None:
+            raise ApiError(404, "invalid_state", f'No authorization has the state "{state}"')
+        if flow.connector_type != connector_type:
             raise ApiError(
-                404, "invalid_state", f'No {provider_name(connector_type)} authorization has the state "{state}"'
+                404, "invalid_state", f'The state "{state}" was issued for {flow.connector_type}, not {connector_type}'
             )
         if flow.status != "pending":
             raise ApiError(409, "state_already_used", f"This authorization was already answered ({flow.status})")

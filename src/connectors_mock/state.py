@@ -8,70 +8,28 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors_mock.clock import Clock, isoformat
+from connectors_mock.clock import Clock
+from connectors_mock.connectors import Connector, SeedData, merge_config
 from connectors_mock.errors import ApiError, FieldError, Location, not_found, validation_failed
 from connectors_mock.ids import IdSource, seeded_random
-from connectors_mock.jobs import ACTIVE, Job, ScriptSource, SyncMode, SyncRequest, default_script, failure_json
-from connectors_mock.oauth import OAuthFlow, OAuthFlows, issued_tokens, provider_name
+from connectors_mock.jobs import (
+    ACTIVE,
+    Job,
+    ScriptSource,
+    SyncMode,
+    SyncRequest,
+    default_script,
+    failure_json,
+    is_full_sync,
+)
+from connectors_mock.oauth import OAuthFlow, OAuthFlows, issued_tokens, provider_name, redirect_uri_problem
 
 
 class SchemaCheck(Protocol):
     def errors(self, instance: object) -> list[FieldError]: ...
-
-
-@dataclass(slots=True)
-class Connector:
-    id: str
-    name: str
-    type: str
-    collection: str
-    config: dict[str, Any]
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    last_sync: datetime | None = None
-    last_error: dict[str, Any] | None = None
-    # Write-only: kept so the fake behaves like the service, never rendered.
-    credentials: dict[str, Any] = field(default_factory=dict, repr=False)
-    # The job that made the status `syncing`, until a read finds it finished.
-    current_job: Job | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "status": self.status,
-            "collection": self.collection,
-            "config": self.config,
-            "lastSync": isoformat(self.last_sync) if self.last_sync else None,
-            "lastError": self.last_error,
-            "createdAt": isoformat(self.created_at),
-            "updatedAt": isoformat(self.updated_at),
-        }
-
-
-@dataclass(frozen=True)
-class SeedData:
-    """What every tenant starts with: the fixtures, already filled in."""
-
-    collections: tuple[str, ...]
-    connectors: tuple[Connector, ...]
-
-
-def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Key by key, as JSON Merge Patch (RFC 7396) does at the top level: `null` removes a key."""
-    merged = dict(stored)
-    for key, value in changes.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 @dataclass(frozen=True)
@@ -186,14 +144,14 @@ class Tenant:
                 f'Connector "{connector_id}" is already syncing (job "{running}"); '
                 f"follow it at /v1/connectors/{connector_id}/sync/{running}",
             )
-        has_synced = connector.last_sync is not None
-        request = SyncRequest(connector.id, connector.type, connector.name, mode, file_filter, has_synced)
+        full = is_full_sync(mode, connector.full_sync_done)
+        request = SyncRequest(connector.id, connector.type, connector.name, mode, file_filter, full)
         script = self._shared.sync_scripts(request, self._rng)
         job_id = self._ids.new("job_")
         jobs = self._jobs.setdefault(connector_id, {})
         while job_id in jobs:
             job_id = self._ids.new("job_")
-        job = Job(job_id, connector_id, mode, file_filter, self.clock.now(), script)
+        job = Job(job_id, connector_id, mode, file_filter, self.clock.now(), script, full)
         jobs[job_id] = job
         connector.current_job = job
         connector.status = "syncing"
@@ -217,8 +175,14 @@ class Tenant:
                 f"type: {connector_type} does not use OAuth (only {', '.join(sorted(oauth_types))} do); "
                 f"create it with POST /v1/connectors and its credentials",
             )
+        errors = []
         if collection is not None:
-            self._check_collection(collection, "query", "collection")
+            errors += self._collection_errors(collection, "query", "collection")
+        problem = redirect_uri_problem(redirect_uri)
+        if problem:
+            errors.append(FieldError("query", "redirect_uri", problem))
+        if errors:
+            raise validation_failed("Request is invalid", errors)
         return self._shared.flows.start(
             self._ids,
             tenant=self.key,
@@ -268,14 +232,18 @@ class Tenant:
             connector.status = "active"
             connector.last_sync = job.finished_at
             connector.last_error = None
+            connector.full_sync_done = connector.full_sync_done or job.full
 
     def _check_collection(self, collection: str, location: Location, path: str) -> None:
-        if collection not in self.collections:
-            known = ", ".join(sorted(self.collections)) or "none"
-            raise validation_failed(
-                "Unknown collection",
-                [FieldError(location, path, f'collection "{collection}" does not exist (known: {known})')],
-            )
+        errors = self._collection_errors(collection, location, path)
+        if errors:
+            raise validation_failed("Unknown collection", errors)
+
+    def _collection_errors(self, collection: str, location: Location, path: str) -> list[FieldError]:
+        if collection in self.collections:
+            return []
+        known = ", ".join(sorted(self.collections)) or "none"
+        return [FieldError(location, path, f'"{collection}" does not exist (known: {known})')]
 
     def _free_default_name(self, collection: str, base: str) -> str:
         """A provider's name, numbered if taken: connecting twice without naming must not fail
@@ -301,7 +269,6 @@ class Backend:
     def __init__(self, seed_data: SeedData, shared: Shared, seed: int | None = None) -> None:
         self.seed_data = seed_data
         self.shared = shared
-        self.clock = shared.clock
         self._seed = seed
         self._tenants: dict[str, Tenant] = {}
 

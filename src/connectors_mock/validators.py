@@ -118,7 +118,7 @@ def _field_errors(error: ValidationError, location: Location) -> list[FieldError
     if "dependentSchemas" in schema_path:
         # A rule that holds only because another field was sent: say which, or the failing
         # field seems fine on its own (`sync_mode` is required only with `file_filter`).
-        cause = schema_path[len(schema_path) - schema_path[::-1].index("dependentSchemas")]
+        cause = schema_path[max(i for i, key in enumerate(schema_path) if key == "dependentSchemas") + 1]
         found = [FieldError(e.location, e.path, f"{e.message}, because {cause} is sent") for e in found]
     return found
 
@@ -131,7 +131,11 @@ def _leaf_errors(error: ValidationError, location: Location) -> list[FieldError]
         # jsonschema reports each missing property as its own error, named in the message.
         required: list[str] = error.validator_value  # type: ignore[assignment]
         name = next(p for p in required if error.message.startswith(repr(p)))
-        return [FieldError(location, _path(location, [*parts, name]), "is required")]
+        message = "is required"
+        expected = error.schema.get("properties", {}).get(name, {}) if isinstance(error.schema, dict) else {}
+        if "const" in expected:
+            message += f" (as {json.dumps(expected['const'], ensure_ascii=False)})"
+        return [FieldError(location, _path(location, [*parts, name]), message)]
     if error.validator == "additionalProperties" and isinstance(instance, dict) and isinstance(error.schema, dict):
         if secret:
             # A secret may have been sent as a key: name no key.
@@ -146,9 +150,10 @@ def _describe(error: ValidationError, secret: bool) -> str:
     """Why a value failed, with the value as JSON (briefly), or not at all when it is secret."""
     rule = error.validator_value
     reasons = {
-        "type": f"is not of type {_json(rule)}",
-        "enum": f"is not one of {_json(rule)}",
-        "const": f"is not {_json(rule)}",
+        # The rule in full, unlike the value: a client needs every allowed choice.
+        "type": f"is not of type {json.dumps(rule)}",
+        "enum": f"is not one of {json.dumps(rule, ensure_ascii=False)}",
+        "const": f"is not {json.dumps(rule, ensure_ascii=False)}",
         "pattern": f"does not match {rule}",
         "format": f"is not a valid {rule}",
         "minLength": f"is shorter than {rule} characters",
