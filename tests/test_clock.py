@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors_mock.clock import LATEST, MANUAL_EPOCH, MAX_ADVANCE_SECONDS, VirtualClock, manual_clock
+from connectors_mock.clock import LATEST, MANUAL_EPOCH, MAX_ADVANCE_SECONDS, MAX_SPEED, VirtualClock, manual_clock
 
 
 class FakeMonotonic:
@@ -58,15 +58,25 @@ def test_a_clock_stops_short_of_the_end_of_the_calendar() -> None:
     assert clock.now() == LATEST
 
 
-def test_small_steps_add_up_exactly() -> None:
+def test_small_steps_add_up_exactly_even_far_from_the_start() -> None:
     stepped, jumped = manual_clock(), manual_clock()
-    for _ in range(3):
+    for clock in (stepped, jumped):
+        clock.advance(3e9)
+    for _ in range(10):
         stepped.advance(0.1)
-    jumped.advance(0.3)
+    jumped.advance(1.0)
     assert stepped.now() == jumped.now()
 
 
-@pytest.mark.parametrize("speed", [0, -1, float("nan")])
+def test_a_fast_real_clock_left_running_stops_at_the_latest_moment() -> None:
+    wall = FakeMonotonic()
+    clock = VirtualClock("real", speed=MAX_SPEED, start=MANUAL_EPOCH, monotonic=wall)
+    wall.seconds += 10 * 365 * 24 * 3600
+    assert clock.now() == LATEST
+    assert clock.advance(0) == LATEST
+
+
+@pytest.mark.parametrize("speed", [0, -1, float("nan"), float("inf"), MAX_SPEED * 2])
 def test_a_clock_needs_a_positive_speed(speed: float) -> None:
     with pytest.raises(ValueError, match="speed"):
         VirtualClock("real", speed=speed)

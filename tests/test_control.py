@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -46,11 +46,14 @@ class FormReader(HTMLParser):
             self._button = None
 
 
-def only_form(html: str) -> Form:
+def only_form(html: str, page_url: str) -> Form:
+    """The page's one form, its action resolved against the page's URL as a browser does."""
     reader = FormReader()
     reader.feed(html)
     assert len(reader.forms) == 1
-    return reader.forms[0]
+    form = reader.forms[0]
+    form.action = urljoin(page_url, form.action)
+    return form
 
 
 def click(client: TestClient, page_url: str, label: str) -> Any:
@@ -58,7 +61,7 @@ def click(client: TestClient, page_url: str, label: str) -> Any:
     page = client.get(page_url)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    form = only_form(page.text)
+    form = only_form(page.text, page_url)
     assert form.method == "post"
     name, value = form.buttons[label]
     return client.post(form.action, data={**form.fields, name: value}, follow_redirects=False)
@@ -133,7 +136,7 @@ def test_a_consent_page_is_answered_once(client: TestClient) -> None:
     auth = authorize(client, collection="col_abc123")
     page = client.get(auth["authUrl"]).text
     assert click(client, auth["authUrl"], "Approve").status_code == 303
-    form = only_form(page)
+    form = only_form(page, auth["authUrl"])
     again = client.post(form.action, data={**form.fields, "decision": "deny"}, follow_redirects=False)
     assert again.status_code == 409
     assert "already answered" in again.text
@@ -169,7 +172,7 @@ def test_mock_routes_need_no_api_key_and_do_not_touch_tenants(make_client: Any) 
 
 def test_a_consent_answer_without_a_decision_says_what_is_missing(client: TestClient) -> None:
     auth = authorize(client, collection="col_abc123")
-    form = only_form(client.get(auth["authUrl"]).text)
+    form = only_form(client.get(auth["authUrl"]).text, auth["authUrl"])
     as_json = client.post(form.action, json=form.fields)
     assert as_json.status_code == 400
     assert "application/x-www-form-urlencoded" in as_json.text
@@ -227,3 +230,21 @@ def test_a_redirect_uri_that_could_not_take_the_outcome_is_refused_at_authorize(
     assert refused.json()["error"]["details"]["errors"] == [
         {"location": "query", "path": "redirect_uri", "message": "must not carry state: the consent page adds them"}
     ]
+
+
+def test_the_callback_page_shows_only_flows_that_return_to_it(client: TestClient) -> None:
+    elsewhere = authorize(client, collection="col_abc123", redirect_uri="http://localhost:3000/cb")
+    assert click(client, elsewhere["authUrl"], "Approve").status_code == 303
+    shown = client.get(f"/_mock/oauth/callback?state={elsewhere['state']}")
+    assert shown.status_code == 404
+    assert "code_" not in shown.text
+    assert client.get("/_mock/oauth/callback").status_code == 400
+
+
+def test_the_callback_page_of_an_expired_flow_says_so(client: TestClient) -> None:
+    auth = authorize(client, collection="col_abc123")
+    redirect = click(client, auth["authUrl"], "Approve")
+    advance(client, 600)
+    expired = client.get(redirect.headers["location"])
+    assert expired.status_code == 400
+    assert "expired" in expired.text

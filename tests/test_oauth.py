@@ -105,9 +105,13 @@ def test_long_expired_flows_are_forgotten(flows: OAuthFlows, clock: VirtualClock
     assert len(flows) == 1
 
 
-def test_the_callers_query_is_kept_as_written(flows: OAuthFlows) -> None:
-    flow = flows.decide("google_drive", start(flows, redirect_uri="myapp://done?flag&x=a%20b").state, approve=True)
-    assert flow.redirect_url() == f"myapp://done?flag&x=a%20b&code={flow.code}&state={flow.state}"
+@pytest.mark.parametrize(
+    ("uri", "joined_by"),
+    [("myapp://done?flag&x=a%20b", "&"), ("com.example.app:///oauth", "?"), ("HTTP://[::1]:3000/cb?", "")],
+)
+def test_the_callers_uri_is_kept_as_written(flows: OAuthFlows, uri: str, joined_by: str) -> None:
+    flow = flows.decide("google_drive", start(flows, redirect_uri=uri).state, approve=True)
+    assert flow.redirect_url() == f"{uri}{joined_by}code={flow.code}&state={flow.state}"
 
 
 @pytest.mark.parametrize(
@@ -116,6 +120,7 @@ def test_the_callers_query_is_kept_as_written(flows: OAuthFlows) -> None:
         ("javascript:alert(1)", "cannot be redirected to"),
         ("DATA:text/html,hi", "cannot be redirected to"),
         ("http://app.test/cb#done", "fragment"),
+        ("http://app.test/cb#", "fragment"),
         ("http://app.test/cb?state=forged", "must not carry state"),
         ("http://app.test/cb?error=x&code=y", "must not carry code, error"),
     ],

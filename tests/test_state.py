@@ -7,6 +7,8 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors_mock.clock import VirtualClock, manual_clock
 from connectors_mock.errors import ApiError
@@ -245,3 +247,27 @@ def test_auto_stays_full_until_a_full_sync_has_completed(backend: Backend, clock
     assert tenant.trigger_sync(connector.id, "auto", None).full
     clock.advance(10)
     assert not tenant.trigger_sync(connector.id, "auto", None).full
+
+
+# make_backend is a stateless factory: sharing it across examples is safe.
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.floats(min_value=0, max_value=3), st.booleans()), max_size=30))
+def test_any_clock_advances_and_polls_keep_job_and_connector_consistent(
+    make_backend: BackendFactory, steps: list[tuple[float, bool]]
+) -> None:
+    clock = manual_clock()
+    tenant = make_backend(clock=clock).tenant("key-a")
+    connector = tenant.create_connector(**S3)
+    job = tenant.trigger_sync(connector.id, "full", None)
+    before = job.to_json(clock.now())
+    for seconds, read_connector_first in steps:
+        clock.advance(seconds)
+        shown = tenant.get_connector(connector.id).to_json() if read_connector_first else None
+        now = tenant.get_job(connector.id, job.id).to_json(clock.now())
+        shown = shown or tenant.get_connector(connector.id).to_json()
+        progress, earlier = now["progress"], before["progress"]
+        assert progress["collected"] >= progress["parsed"] >= progress["indexed"]
+        assert all(progress[key] >= earlier[key] for key in progress)
+        assert (shown["status"] == "syncing") == (now["status"] in ("queued", "running"))
+        assert shown["lastSync"] == now["completedAt"]
+        before = now

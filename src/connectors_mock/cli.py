@@ -16,12 +16,9 @@ import uvicorn
 
 from connectors_mock import __version__
 from connectors_mock.app import Settings, build_app
-from connectors_mock.clock import CLOCK_MODES, MANUAL_EPOCH, ClockMode, VirtualClock
+from connectors_mock.clock import CLOCK_MODES, MANUAL_EPOCH, MAX_SPEED, ClockMode, VirtualClock
 from connectors_mock.fixtures import FixtureError
 from connectors_mock.spec import SpecMismatch
-
-# Past this a day passes in under a second: nothing a person or a poll could follow.
-MAX_SPEED = 100_000.0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,6 +22,8 @@ MANUAL_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 # short of datetime's year 9999 by more than anything adds to "now" (an OAuth state's 10 minutes).
 MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# Past this a day passes in under a second: nothing a person or a poll could follow.
+MAX_SPEED = 100_000.0
 
 
 class Clock(Protocol):
@@ -36,8 +38,8 @@ class VirtualClock:
         start: datetime | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not speed > 0:
-            raise ValueError(f"a clock's speed must be above 0, not {speed}")
+        if not 0 < speed <= MAX_SPEED:
+            raise ValueError(f"a clock's speed must be above 0 and at most {MAX_SPEED}, not {speed}")
         self.mode: ClockMode = mode
         self.speed = speed
         self._start = start or datetime.now(UTC)
@@ -49,7 +51,9 @@ class VirtualClock:
     def now(self) -> datetime:
         moment = self._start + self._advanced
         if self.mode == "real":
-            moment += timedelta(seconds=(self._monotonic() - self._began) * self.speed)
+            elapsed = (self._monotonic() - self._began) * self.speed
+            # A fast real clock left running for weeks stops at LATEST rather than overflow.
+            moment += timedelta(seconds=min(elapsed, (LATEST - moment).total_seconds()))
         return moment
 
     def advance(self, seconds: float) -> datetime:

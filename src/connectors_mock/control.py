@@ -74,8 +74,9 @@ def consent_page(flow: OAuthFlow) -> HTMLResponse:
         target = f" as <strong>{escape(flow.name or provider)}</strong>"
         if flow.collection:
             target += f" in <strong>{escape(flow.collection)}</strong>"
+    # The action is relative, as the page's own URL is, so it holds behind a path prefix too.
     body = f"""<p>An application asks to read your {provider} content{target}.</p>
-<form method="post" action="{escape(consent_path(flow.connector_type))}">
+<form method="post" action="consent">
 <input type="hidden" name="state" value="{escape(flow.state)}">
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
@@ -85,15 +86,24 @@ def consent_page(flow: OAuthFlow) -> HTMLResponse:
     return page(f"Connect {provider_name(flow.connector_type)}", body)
 
 
-def callback_page(flow: OAuthFlow | None, api_url: str) -> HTMLResponse:
+def returned_flow(flows: OAuthFlows, state: str) -> OAuthFlow:
+    """The flow the callback page may show, or why not. A flow that returns elsewhere is not
+    shown: its code is for its own `redirect_uri` alone."""
+    if not state:
+        raise ApiError(400, "missing_parameter", "state: required, as the redirect carries it")
+    flow = flows.find(state)
+    if flow is None or not flow.returns_to_the_fake:
+        raise ApiError(404, "invalid_state", f'No authorization returning here has the state "{state}"')
+    if flow.status != "used" and flows.expired(flow):
+        raise ApiError(400, "state_expired", "This authorization expired; start again with authorizeOAuth")
+    if flow.status == "pending":
+        raise ApiError(409, "invalid_grant", "This authorization has not been answered yet")
+    return flow
+
+
+def callback_page(flow: OAuthFlow, api_url: str) -> HTMLResponse:
     """Where consent returns to when the caller named no `redirect_uri`: the outcome, from the
     flow itself (not the query, which anyone can write), and the call that finishes it."""
-    if flow is None:
-        return error_page(
-            ApiError(404, "invalid_state", "This page shows a known authorization; this state is not one")
-        )
-    if flow.status == "pending":
-        return error_page(ApiError(409, "invalid_grant", "This authorization has not been answered yet"))
     if flow.status == "denied":
         return page("Access denied", "<p>Access was denied; <code>completeOAuth</code> will answer access_denied.</p>")
     if flow.status == "used":
@@ -166,7 +176,11 @@ def control_routes(
         return RedirectResponse(flow.redirect_url(), status_code=303)
 
     async def callback(request: Request) -> Response:
-        return callback_page(flows.find(request.query_params.get("state", "")), base_url(request))
+        try:
+            flow = returned_flow(flows, request.query_params.get("state", ""))
+        except ApiError as error:
+            return error_page(error)
+        return callback_page(flow, base_url(request))
 
     return [
         Route("/_mock/clock", read_clock, methods=["GET"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from connectors_mock.clock import Clock, isoformat
 from connectors_mock.errors import ApiError
@@ -38,7 +38,7 @@ def redirect_uri_problem(uri: str) -> str | None:
     parts = urlsplit(uri)
     if parts.scheme.lower() in SCRIPT_SCHEMES:
         return f"a {parts.scheme}: URI cannot be redirected to"
-    if parts.fragment:
+    if "#" in uri:
         return "must not have a fragment (#...)"
     taken = sorted(OUTCOME_PARAMETERS & {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)})
     if taken:
@@ -74,10 +74,16 @@ class OAuthFlow:
             outcome = {"error": "access_denied", "state": self.state}
         else:
             outcome = {"code": self.code, "state": self.state}
-        parts = urlsplit(self.redirect_uri)
-        # Appended to the caller's query as it was written, not re-encoded (`?flag` stays `?flag`).
-        query = "&".join(filter(None, [parts.query, urlencode(outcome)]))
-        return urlunsplit(parts._replace(query=query))
+        # Appended to the URI as the caller wrote it (it has no fragment): re-encoding it would
+        # turn `?flag` into `?flag=` and `myapp:///cb` into `myapp:/cb`.
+        uri = self.redirect_uri
+        separator = "" if uri.endswith(("?", "&")) else "&" if "?" in uri else "?"
+        return uri + separator + urlencode(outcome)
+
+    @property
+    def returns_to_the_fake(self) -> bool:
+        """Whether consent sends the browser to the fake's own callback page."""
+        return urlsplit(self.redirect_uri).path == CALLBACK_PATH
 
 
 def _expired(flow: OAuthFlow) -> ApiError:
@@ -117,6 +123,9 @@ class OAuthFlows:
 
     def find(self, state: str) -> OAuthFlow | None:
         return self._flows.get(state)
+
+    def expired(self, flow: OAuthFlow) -> bool:
+        return self._clock.now() >= flow.expires_at
 
     def awaiting(self, connector_type: str, state: str) -> OAuthFlow:
         """The flow a consent page is for, while it still waits for the user's answer."""
