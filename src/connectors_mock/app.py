@@ -78,7 +78,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 key = tenant_key(request.headers, settings.api_keys)
                 inputs = await read_inputs(request, operation)
                 # Only now: a request refused above must not leave a tenant behind.
-                call = Call(operation.operation_id, backend.tenant(key), inputs, base_url(request))
+                call = Call(operation.operation_id, backend.tenant(key), inputs, lambda: base_url(request))
                 reply = handler(call)
             except ApiError:
                 raise

@@ -21,7 +21,8 @@ class Call:
     tenant: Tenant
     inputs: Inputs
     # `http://127.0.0.1:8080`: where the fake's own pages (the OAuth consent page) are reached.
-    base_url: str = ""
+    # A function, so only the one operation that needs it pays for building it.
+    base_url: Callable[[], str] = str
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ def authorize_oauth(call: Call) -> Reply:
         connector_type,
         collection=query.get("collection"),
         name=query.get("name"),
-        redirect_uri=query.get("redirect_uri") or call.base_url + CALLBACK_PATH,
+        redirect_uri=query.get("redirect_uri") or call.base_url() + CALLBACK_PATH,
     )
-    auth_url = f"{call.base_url}{consent_path(connector_type)}?{urlencode({'state': flow.state})}"
+    auth_url = f"{call.base_url()}{consent_path(connector_type)}?{urlencode({'state': flow.state})}"
     return Reply(200, {"authUrl": auth_url, "state": flow.state, "expiresAt": isoformat(flow.expires_at)})
 
 

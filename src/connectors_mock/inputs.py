@@ -22,6 +22,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# What `read_json_body` returns for a request without a body.
+ABSENT = object()
+
+
 @dataclass
 class Inputs:
     """A request's validated parts, as the handler sees them."""
@@ -53,14 +57,11 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
     for location, validator in operation.parameter_validators.items():
         errors += validator.errors(values[location])
     if operation.body_media_types:
-        raw = await read_limited(request)
-        if raw:
-            _check_media_type(request, operation.body_media_types)
-            inputs.body = _parse_json(raw)
+        body = await read_json_body(request, operation.body_media_types, required=operation.body_required)
+        if body is not ABSENT:
+            inputs.body = body
             assert operation.body_validator is not None
-            errors += operation.body_validator.errors(inputs.body)
-        elif operation.body_required:
-            raise ApiError(400, "invalid_request", "Request body is required (application/json)")
+            errors += operation.body_validator.errors(body)
     if errors:
         raise validation_failed("Request is invalid", errors)
     return inputs
@@ -81,12 +82,17 @@ async def read_limited(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json_body(request: Request) -> Any:
-    """A JSON body under the same rules as the contract's, for routes outside it (`/_mock`)."""
+async def read_json_body(
+    request: Request, media_types: tuple[str, ...] = ("application/json",), *, required: bool = True
+) -> Any:
+    """The request's JSON body, under one set of rules for the contract's operations and for
+    `/_mock`; `ABSENT` when there is none and none is required (a JSON `null` is a body)."""
     raw = await read_limited(request)
     if not raw:
-        raise ApiError(400, "invalid_request", "Request body is required (application/json)")
-    _check_media_type(request, ("application/json",))
+        if required:
+            raise ApiError(400, "invalid_request", f"Request body is required ({', '.join(media_types)})")
+        return ABSENT
+    _check_media_type(request, media_types)
     return _parse_json(raw)
 
 

@@ -203,7 +203,6 @@ class Tenant:
                 "Collection required",
                 [FieldError("body", "$.collection", "required, since authorizeOAuth was not given a collection")],
             )
-        self._check_collection(collection, "body", "$.collection")
         name = name or flow.name or self._free_default_name(collection, provider_name(connector_type))
         connector = self.create_connector(
             name=name,
