@@ -3,18 +3,24 @@ against the contract (schema, documented status, request id) before a test sees 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 import httpx2
 import pytest
 import schemathesis
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 from starlette.testclient import TestClient
 
 from connectors_mock import resources
 from connectors_mock.app import Settings, build_app
 from connectors_mock.clock import manual_clock
 from connectors_mock.connectors import SeedData
+from connectors_mock.control import control_document
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.oauth import OAuthFlows
 from connectors_mock.spec import Spec, default_spec
@@ -68,16 +74,74 @@ def check_response(response: httpx2.Response, spec: Spec, contract: Any) -> None
     assert response.headers["x-request-id"]
 
 
+CONTROL_URI = "urn:connectors-mock:control-openapi"
+
+
+@cache
+def control_registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource(CONTROL_URI, DRAFT202012.create_resource(control_document()))
+    return registry
+
+
+@cache
+def control_schema(pointer: str) -> Draft202012Validator:
+    """A validator of the schema at `pointer` (`/components/schemas/Binding`) in the control
+    API's document."""
+    return Draft202012Validator(
+        {"$ref": f"{CONTROL_URI}#{pointer}"},
+        registry=control_registry(),
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def control_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    """The JSON pointer and the object of the operation documented for `method` on `path`."""
+    for template, item in control_document()["paths"].items():
+        if method.lower() in item and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
+            return f"/paths/{escape(template)}/{method.lower()}", item[method.lower()]
+    return None
+
+
+def resolve(pointer: str, node: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`node` at `pointer`, or what its `$ref` points to (and where)."""
+    while "$ref" in node:
+        pointer = node["$ref"].removeprefix("#")
+        node = control_document()
+        for segment in pointer.split("/")[1:]:
+            node = node[segment.replace("~1", "/").replace("~0", "~")]
+    return pointer, node
+
+
 def check_control_response(response: httpx2.Response, spec: Spec) -> None:
-    """`/_mock` is not in the contract, but its JSON speaks the same envelope."""
-    if response.headers.get("content-type") != "application/json":
-        return
-    body = response.json()
-    if response.status_code >= 400:
-        assert not spec.schema_validator("ErrorEnvelope").errors(body)
+    """`/_mock` is not in the contract: its own document (`control.openapi.yaml`) judges it,
+    as the contract judges the API. An HTML page needs only its status and media type."""
+    request, status = response.request, str(response.status_code)
+    media_type = response.headers.get("content-type", "").split(";")[0]
+    found = control_operation(request.method, request.url.path)
+    if found is None:
+        # No such route: Starlette's 404 or 405, in the error envelope.
+        assert response.status_code in (404, 405), f"{request.method} {request.url.path} is not documented"
+        schema = "/components/schemas/ErrorEnvelope"
     else:
-        assert set(body) == {"data", "meta"}
-        assert not spec.schema_validator("Meta").errors(body["meta"])
+        at, operation = found
+        label = f"{operation['operationId']} answered {status}"
+        assert status in operation["responses"], f"{label}, which the document does not give"
+        at, documented = resolve(f"{at}/responses/{status}", operation["responses"][status])
+        content = documented.get("content", {})
+        assert media_type in content if content else not response.content, f"{label} as {media_type or 'no body'}"
+        for header in documented.get("headers", {}):
+            assert header in response.headers, f"{label} without {header}"
+        schema = f"{at}/content/{escape(media_type)}/schema"
+    if media_type == "application/json":
+        body = response.json()
+        errors = [error.message for error in control_schema(schema).iter_errors(body)]
+        assert not errors, errors
+        if "meta" in body:
+            assert body["meta"]["requestId"] == response.headers["x-request-id"]
 
 
 ClientFactory = Callable[..., TestClient]

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from connectors_mock import resources
+
 CONSOLE_SCRIPT = Path(sys.executable).parent / "connectors-mock"
 
 
@@ -189,3 +191,71 @@ def test_a_public_url_must_be_a_plain_http_url() -> None:
     result = serve_once("--public-url", "localhost:8080")
     assert result.returncode == 2
     assert "is not an http(s) URL" in result.stderr
+
+
+def check_scenario(*paths: Path | str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), "check-scenario", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+BAD_SCENARIO = "name: Bad\nfaults:\n  - error: {status: 99}\n"
+BAD_PROBLEMS = [
+    '{path}:1: $.name: "Bad" does not match ^[a-z0-9][a-z0-9._-]{{0,63}}$',
+    "{path}:3: $.faults[0].error.status: 99 is less than the minimum of 400",
+]
+
+
+def test_check_scenario_passes_the_examples_and_lists_every_problem_of_a_bad_file(tmp_path: Path) -> None:
+    examples = sorted(resources.scenarios_dir().glob("*.yaml"))
+    good = check_scenario(*examples)
+    assert good.returncode == 0
+    assert good.stdout.splitlines() == [f"{path}: OK ({path.stem})" for path in examples]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_SCENARIO)
+    result = check_scenario(examples[0], bad, tmp_path / "missing.yaml")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        *(line.format(path=bad) for line in BAD_PROBLEMS),
+        f"{tmp_path / 'missing.yaml'}: $: cannot be read: No such file or directory",
+    ]
+    assert "3 problems found" in result.stderr
+
+
+def test_serve_refuses_an_invalid_scenario_with_the_same_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_SCENARIO)
+    result = serve_once("--scenario", str(bad))
+    assert result.returncode == 2
+    for line in BAD_PROBLEMS:
+        assert line.format(path=bad) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_applies_scenarios_in_order_with_their_clock_and_seed(tmp_path: Path) -> None:
+    pace = tmp_path / "pace.yaml"
+    pace.write_text("name: pace\nseed: 4\nclock: {mode: manual}\nfaults:\n  - error: {status: 500}\n")
+    outage = resources.scenarios_dir() / "outage.yaml"
+    with serving("--scenario", str(pace), "--scenario", str(outage)) as (_, url):
+        assert get(f"{url}/_mock/clock")[1]["data"]["now"] == "2025-01-01T00:00:00Z", "the scenario's seed and clock"
+        status, body = get(f"{url}/v1/connectors")
+        assert (status, body["error"]["code"]) == (503, "service_unavailable"), "the later file wins"
+        scenarios = get(f"{url}/_mock/scenarios")[1]["data"]
+        assert [(s["name"], s["active"], s["source"]) for s in scenarios] == [
+            ("pace", True, str(pace)),
+            ("outage", True, str(outage)),
+        ]
+
+
+def test_an_admin_token_guards_mock_from_the_command_line() -> None:
+    with serving("--admin-token", "t0p") as (_, url):
+        request = urllib.request.Request(f"{url}/_mock/clock", headers={"X-Mock-Admin-Token": "t0p"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/_mock/clock", timeout=5)
+        assert refused.value.code == 401

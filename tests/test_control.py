@@ -1,70 +1,19 @@
-"""The fake's own routes under `/_mock`: the clock, and the OAuth consent and callback pages,
-driven as a browser would (read the HTML, submit its form, follow the redirect)."""
+"""The control API under `/_mock`: the clock, scenarios and bindings, reset, the journal,
+state export and import, and the admin token that guards them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+import json
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import S3_CREATE
-from tests.test_handlers import advance, authorize
+from connectors_mock import resources
+from tests.conftest import S3_CREATE, ClientFactory
+from tests.test_handlers import authorize
 
-
-@dataclass
-class Form:
-    action: str = ""
-    method: str = "get"
-    fields: dict[str, str] = field(default_factory=dict)
-    buttons: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-class FormReader(HTMLParser):
-    """The forms of a page, and their hidden fields and submit buttons by label."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self._button: dict[str, str | None] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "form":
-            self.forms.append(Form(found.get("action") or "", (found.get("method") or "get").lower()))
-        elif tag == "input" and found.get("type") == "hidden":
-            self.forms[-1].fields[found["name"] or ""] = found.get("value") or ""
-        elif tag == "button" and found.get("type", "submit") == "submit":
-            self._button = found
-
-    def handle_data(self, data: str) -> None:
-        if self._button is not None and data.strip():
-            self.forms[-1].buttons[data.strip()] = (self._button["name"] or "", self._button["value"] or "")
-            self._button = None
-
-
-def only_form(html: str, page_url: str) -> Form:
-    """The page's one form, its action resolved against the page's URL as a browser does."""
-    reader = FormReader()
-    reader.feed(html)
-    assert len(reader.forms) == 1
-    form = reader.forms[0]
-    form.action = urljoin(page_url, form.action)
-    return form
-
-
-def click(client: TestClient, page_url: str, label: str) -> Any:
-    """Open the consent page, press the button labelled `label`, and return the redirect."""
-    page = client.get(page_url)
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    form = only_form(page.text, page_url)
-    assert form.method == "post"
-    name, value = form.buttons[label]
-    return client.post(form.action, data={**form.fields, name: value}, follow_redirects=False)
+OUTAGE = (resources.scenarios_dir() / "outage.yaml").read_bytes()
 
 
 def test_the_clock_reads_and_advances(client: TestClient) -> None:
@@ -97,99 +46,11 @@ def test_a_bad_advance_is_refused_and_moves_nothing(
     assert client.get("/_mock/clock").json()["data"]["now"] == "2025-01-01T00:00:00Z"
 
 
-def test_approving_on_the_consent_page_returns_to_the_caller_with_a_code(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123", redirect_uri="http://localhost:3000/oauth/callback?from=ui")
-    redirect = click(client, auth["authUrl"], "Approve")
-    assert redirect.status_code == 303
-    location = urlsplit(redirect.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == "http://localhost:3000/oauth/callback"
-    returned = dict(parse_qsl(location.query))
-    assert returned["from"] == "ui"
-    assert returned["state"] == auth["state"]
-    completed = client.post(
-        "/v1/connectors/oauth/google_drive/callback", json={"code": returned["code"], "state": returned["state"]}
-    )
-    assert completed.status_code == 201
-    assert completed.json()["data"]["type"] == "google_drive"
-
-
-def test_denying_returns_access_denied_and_the_flow_cannot_complete(client: TestClient) -> None:
-    auth = authorize(client, "notion", collection="col_abc123", redirect_uri="http://localhost:3000/cb")
-    redirect = click(client, auth["authUrl"], "Deny")
-    returned = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
-    assert returned == {"error": "access_denied", "state": auth["state"]}
-    refused = client.post("/v1/connectors/oauth/notion/callback", json={"code": "none", "state": auth["state"]})
-    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "access_denied")
-
-
-def test_without_a_redirect_uri_the_fake_shows_the_code_and_the_call_to_make(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    redirect = click(client, auth["authUrl"], "Approve")
-    shown = client.get(redirect.headers["location"])
-    assert shown.status_code == 200
-    code = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))["code"]
-    assert code in shown.text
-    assert "/v1/connectors/oauth/google_drive/callback" in shown.text
-
-
-def test_a_consent_page_is_answered_once(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    page = client.get(auth["authUrl"]).text
-    assert click(client, auth["authUrl"], "Approve").status_code == 303
-    form = only_form(page, auth["authUrl"])
-    again = client.post(form.action, data={**form.fields, "decision": "deny"}, follow_redirects=False)
-    assert again.status_code == 409
-    assert "already answered" in again.text
-
-
-def test_an_unknown_or_expired_consent_page_says_so(client: TestClient) -> None:
-    unknown = client.get("/_mock/oauth/google_drive/consent?state=st_nope")
-    assert unknown.status_code == 404
-    assert "st_nope" in unknown.text
-    auth = authorize(client, collection="col_abc123")
-    advance(client, 600)
-    expired = client.get(auth["authUrl"])
-    assert expired.status_code == 400
-    assert "expired" in expired.text
-    nonsense = client.get(f"{auth['authUrl']}&decision=maybe")
-    assert nonsense.status_code == 400
-    assert "decision" in nonsense.text
-
-
-def test_what_a_caller_chose_is_shown_escaped(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123", name="<script>alert(1)</script>")
-    page = client.get(auth["authUrl"]).text
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-
-
 def test_mock_routes_need_no_api_key_and_do_not_touch_tenants(make_client: Any) -> None:
     anonymous = make_client(token=None)
     assert anonymous.get("/_mock/clock").status_code == 200
     assert anonymous.app.state.backend.tenant_count == 0
     assert anonymous.post("/v1/connectors", json=S3_CREATE).status_code == 401
-
-
-def test_a_consent_answer_without_a_decision_says_what_is_missing(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    form = only_form(client.get(auth["authUrl"]).text, auth["authUrl"])
-    as_json = client.post(form.action, json=form.fields)
-    assert as_json.status_code == 400
-    assert "application/x-www-form-urlencoded" in as_json.text
-    without = client.post(form.action, data=form.fields)
-    assert without.status_code == 400
-    assert "decision: missing" in without.text
-    assert "None" not in without.text
-
-
-def test_a_consent_url_with_the_wrong_type_or_no_state_says_which(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    wrong_type = client.get(auth["authUrl"].replace("/google_drive/", "/notion/"))
-    assert wrong_type.status_code == 404
-    assert "was issued for google_drive, not notion" in wrong_type.text
-    no_state = client.get("/_mock/oauth/google_drive/consent")
-    assert no_state.status_code == 400
-    assert "state: required" in no_state.text
 
 
 def test_the_clock_stops_short_of_the_end_of_the_calendar(client: TestClient) -> None:
@@ -204,47 +65,134 @@ def test_the_clock_stops_short_of_the_end_of_the_calendar(client: TestClient) ->
     assert authorize(client)["expiresAt"].startswith("89")
 
 
-def test_a_head_request_looks_at_the_consent_page_without_answering(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    assert client.head(f"{auth['authUrl']}&decision=approve").status_code == 200
-    assert click(client, auth["authUrl"], "Approve").status_code == 303
-
-
-def test_the_callback_page_shows_the_flows_own_outcome_not_the_querys(client: TestClient) -> None:
-    auth = authorize(client, collection="col_abc123")
-    pending = client.get(f"/_mock/oauth/callback?state={auth['state']}&code=x';touch /tmp/pwned;'")
-    assert pending.status_code == 409
-    redirect = click(client, auth["authUrl"], "Approve")
-    code = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))["code"]
-    forged = client.get(f"/_mock/oauth/callback?state={auth['state']}&code=x';touch /tmp/pwned;'")
-    assert forged.status_code == 200
-    assert code in forged.text
-    assert "pwned" not in forged.text
-
-
-def test_a_redirect_uri_that_could_not_take_the_outcome_is_refused_at_authorize(client: TestClient) -> None:
-    refused = client.get(
-        "/v1/connectors/oauth/notion/authorize", params={"redirect_uri": "http://app.test/cb?state=mine"}
+def test_scenarios_load_list_read_and_go(client: TestClient) -> None:
+    loaded = client.post("/_mock/scenarios?activate=true", content=OUTAGE, headers={"Content-Type": "application/yaml"})
+    assert loaded.status_code == 201
+    summary = loaded.json()["data"]
+    assert (summary["name"], summary["active"], summary["faults"], summary["source"]) == (
+        "outage",
+        True,
+        1,
+        "request body",
     )
+    assert client.get("/v1/connectors").status_code == 503
+    assert [s["name"] for s in client.get("/_mock/scenarios").json()["data"]] == ["outage"]
+    detail = client.get("/_mock/scenarios/outage").json()["data"]
+    assert detail["document"]["faults"][0]["error"]["retry_after"] == 10
+    assert client.delete("/_mock/scenarios/outage").status_code == 204
+    assert client.get("/v1/connectors").status_code == 200
+    missing = client.get("/_mock/scenarios/outage")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    as_json = json.dumps({"name": "j", "faults": [{"error": {"status": 500}}]})
+    assert (
+        client.post("/_mock/scenarios", content=as_json, headers={"Content-Type": "application/json"}).status_code
+        == 201
+    )
+    assert client.delete("/_mock/scenarios").status_code == 204
+    assert client.get("/_mock/scenarios").json()["data"] == []
+
+
+def test_a_bad_scenario_is_refused_with_every_problem_and_its_line(client: TestClient) -> None:
+    refused = client.post("/_mock/scenarios", content="name: x\nfaults:\n  - error: {status: 99}\n    drop: sideways\n")
     assert refused.status_code == 422
-    assert refused.json()["error"]["details"]["errors"] == [
-        {"location": "query", "path": "redirect_uri", "message": "must not carry state: the consent page adds them"}
+    errors = refused.json()["error"]["details"]["errors"]
+    assert {"$.faults[0].error.status", "$.faults[0].drop"} <= {e["path"] for e in errors}
+    assert all(e["message"].endswith(("(line 3)", "(line 4)")) for e in errors)
+    assert client.get("/_mock/scenarios").json()["data"] == [], "a refused scenario loads nothing"
+    assert client.post("/_mock/scenarios?activate=maybe", content=OUTAGE).status_code == 422
+    assert client.post("/_mock/scenarios").status_code == 400
+
+
+def test_a_binding_belongs_to_the_key_and_team_that_made_it(make_client: ClientFactory) -> None:
+    client = make_client("key-a")
+    assert client.post("/_mock/scenarios", content=OUTAGE).status_code == 201
+    assert client.get("/_mock/binding").json()["data"]["scenario"] is None
+    bound = client.put("/_mock/binding", json={"scenario": "outage"}).json()["data"]
+    assert bound["scenario"] == "outage"
+    assert "key-a" not in bound["tenant"], "the key is a secret: the binding names a fingerprint"
+    assert client.get("/v1/connectors").status_code == 503
+    assert client.get("/v1/connectors", headers={"X-Team-ID": "blue"}).status_code == 200
+    unknown = client.put("/_mock/binding", json={"scenario": "nope"})
+    assert (unknown.status_code, unknown.json()["error"]["details"]["errors"][0]["path"]) == (422, "$.scenario")
+    anonymous = client.put("/_mock/binding", json={"scenario": "outage"}, headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+
+
+def test_reset_returns_every_tenant_to_the_fixtures_with_the_same_ids(make_client: ClientFactory) -> None:
+    client = make_client()
+    first = client.post("/v1/connectors", json=S3_CREATE).json()["data"]["id"]
+    assert client.delete("/v1/connectors/conn_abc123").status_code == 204
+    reset = client.post("/_mock/reset")
+    assert reset.status_code == 200
+    assert client.get("/v1/connectors/conn_abc123").status_code == 200
+    assert client.post("/v1/connectors", json=S3_CREATE).json()["data"]["id"] == first, "a seeded run restarts"
+    assert reset.json()["data"]["clock"]["now"] == "2025-01-01T00:00:00Z"
+
+
+def test_the_journal_filters_pages_and_clears(client: TestClient) -> None:
+    client.get("/v1/connectors")
+    client.get("/v1/connectors/conn_nope")
+    client.post("/v1/connectors", json=S3_CREATE)
+    journal = client.get("/_mock/journal").json()["data"]
+    assert [(e["operationId"], e["status"]) for e in journal["entries"]] == [
+        ("listConnectors", 200),
+        ("getConnector", 404),
+        ("createConnector", 201),
     ]
+    assert journal["entries"][1]["errorCode"] == "not_found"
+    assert "AKIA" not in json.dumps(journal)
+    errors = client.get("/_mock/journal", params={"status": "4xx"}).json()["data"]["entries"]
+    assert [e["path"] for e in errors] == ["/v1/connectors/conn_nope"]
+    after = client.get("/_mock/journal", params={"since": journal["entries"][0]["id"], "limit": 1}).json()["data"]
+    assert [e["operationId"] for e in after["entries"]] == ["getConnector"]
+    refused = client.get("/_mock/journal", params={"limit": "lots", "colour": "red"})
+    assert refused.status_code == 422
+    assert {e["path"] for e in refused.json()["error"]["details"]["errors"]} == {"limit", "colour"}
+    assert client.delete("/_mock/journal").status_code == 204
+    assert client.get("/_mock/journal").json()["data"]["entries"] == []
 
 
-def test_the_callback_page_shows_only_flows_that_return_to_it(client: TestClient) -> None:
-    elsewhere = authorize(client, collection="col_abc123", redirect_uri="http://localhost:3000/cb")
-    assert click(client, elsewhere["authUrl"], "Approve").status_code == 303
-    shown = client.get(f"/_mock/oauth/callback?state={elsewhere['state']}")
-    assert shown.status_code == 404
-    assert "code_" not in shown.text
-    assert client.get("/_mock/oauth/callback").status_code == 400
+def test_state_exports_without_secrets_and_imports_into_another_fake(make_client: ClientFactory) -> None:
+    source = make_client("key-a")
+    created = source.post("/v1/connectors", json=S3_CREATE).json()["data"]
+    source.post(f"/v1/connectors/{created['id']}/sync")
+    exported = source.get("/_mock/state").json()["data"]
+    text = json.dumps(exported)
+    assert "key-a" not in text
+    assert "AKIA" not in text
+    target = make_client("key-a", seed=99)
+    assert target.put("/_mock/state", json=exported).json()["data"] == {"tenants": 1}
+    assert (
+        target.get(f"/v1/connectors/{created['id']}").json()["data"]
+        == source.get(f"/v1/connectors/{created['id']}").json()["data"]
+    )
+    assert make_client("key-b").get(f"/v1/connectors/{created['id']}").status_code == 404
+    refused = target.put("/_mock/state", json={"version": 1, "tenants": [{"tenant": "x"}]})
+    assert refused.status_code == 422
+    assert target.get(f"/v1/connectors/{created['id']}").status_code == 200, "a refused import loses nothing"
 
 
-def test_the_callback_page_of_an_expired_flow_says_so(client: TestClient) -> None:
+def test_an_admin_token_guards_the_control_api_but_not_the_pages_a_browser_opens(make_client: ClientFactory) -> None:
+    client = make_client(admin_token="s3cret")
+    missing = client.get("/_mock/clock")
+    assert (missing.status_code, missing.json()["error"]["message"]) == (
+        401,
+        "X-Mock-Admin-Token header required: /_mock is protected",
+    )
+    assert client.get("/_mock/clock", headers={"X-Mock-Admin-Token": "wrong"}).status_code == 401
+    assert client.get("/_mock/clock", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
+    assert client.post("/_mock/reset").status_code == 401
+    assert client.get("/_mock/openapi.json").status_code == 200
     auth = authorize(client, collection="col_abc123")
-    redirect = click(client, auth["authUrl"], "Approve")
-    advance(client, 600)
-    expired = client.get(redirect.headers["location"])
-    assert expired.status_code == 400
-    assert "expired" in expired.text
+    assert client.get(auth["authUrl"]).status_code == 200, "the consent page is for browsers"
+
+
+def test_an_api_key_in_a_scenario_is_shown_as_its_fingerprint(client: TestClient) -> None:
+    text = "name: one-key\nfaults:\n  - match: {tenant: sk_live_abc}\n    error: {status: 500}\n"
+    assert client.post("/_mock/scenarios", content=text).status_code == 201
+    shown = client.get("/_mock/scenarios/one-key").json()["data"]["document"]
+    assert "sk_live_abc" not in json.dumps(shown)
+    assert shown["faults"][0]["match"]["tenant"].startswith("key_")
+    assert client.get("/v1/connectors", headers={"X-Mock-Scenario": "one-key"}).status_code == 200
+    as_that_key = {"X-Mock-Scenario": "one-key", "Authorization": "Bearer sk_live_abc"}
+    assert client.get("/v1/connectors", headers=as_that_key).status_code == 500

@@ -1,6 +1,8 @@
 """The README's curl walkthrough is real: every `$ ` line in a ```console block runs, in order,
-against `connectors-mock serve --seed 1`, and must print exactly what the README shows (with
-the server's address written as the README's, 127.0.0.1:8080).
+from the repository's root, against `connectors-mock serve --seed 1`, and must print exactly
+what the README shows (with the server's address written as the README's, 127.0.0.1:8080).
+Its scenario snippets load, its field table covers the scenario schema, and every example
+scenario is shown with a curl line that loads it.
 
 After a deliberate change of behaviour, `UPDATE_README=1 pytest tests/test_readme.py`
 rewrites the shown output from a real run; review the diff before committing it.
@@ -11,9 +13,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from connectors_mock import resources
 from connectors_mock.jobs import SyncScript, job_state
+from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
+from connectors_mock.spec import default_spec
 from tests.test_cli import serving
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -46,6 +53,7 @@ def test_the_curl_walkthrough_prints_what_the_readme_shows() -> None:
                     text=True,
                     timeout=30,
                     check=False,
+                    cwd=README.parent,
                 )
                 printed = result.stdout.replace(address, DOCUMENTED_ADDRESS)
                 if printed != expected:
@@ -92,3 +100,69 @@ def test_the_timeline_table_is_the_default_scripts() -> None:
         state = job_state(script, float(time.removesuffix(" on").removesuffix(" s")))
         assert state.status == status
         assert count == " / ".join(str(n) for n in state.progress.to_json().values())
+
+
+def test_every_scenario_snippet_loads() -> None:
+    """A ```yml block that starts with `name:` is a whole scenario, and a valid one. (They are
+    `yml`, not `yaml`: the README's one ```yaml block is the fixture example, which
+    `test_fixtures` loads.)"""
+    text = README.read_text(encoding="utf-8")
+    snippets = re.findall(r"^```yml\n(name: .*?)^```\n", text, re.M | re.S)
+    assert len(snippets) >= 10, "an example for every feature"
+    for snippet in snippets:
+        try:
+            load_text(snippet.encode(), "README", default_spec())
+        except ScenarioError as error:
+            raise AssertionError(f"{error}\n\n{snippet}") from None
+
+
+def schema_fields(schema: dict[str, Any], root: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Every field of the scenario schema as the README's table names it (`syncs[].fail.at`)."""
+
+    def resolved(node: dict[str, Any]) -> dict[str, Any]:
+        return root["$defs"][node["$ref"].removeprefix("#/$defs/")] if "$ref" in node else node
+
+    schema = resolved(schema)
+    if schema.get("type") == "array":
+        yield from schema_fields(schema["items"], root, prefix + "[]")
+        return
+    for name, node in schema.get("properties", {}).items():
+        path = f"{prefix}.{name}" if prefix else name
+        field = resolved(node)
+        inner = resolved(field["items"]) if field.get("type") == "array" else field
+        if "properties" in inner:
+            yield from schema_fields(field, root, path)
+        else:
+            yield path
+
+
+def test_the_field_table_names_every_field_of_the_scenario_schema() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("### Every field") : text.index("### One example per feature")]
+    named = set(re.findall(r"^\| `([^`]+)`(?:, `([^`]+)`)?", table, re.M))
+    documented = {field for pair in named for field in pair if field}
+    schema = schema_document()
+    assert set(schema_fields(schema, schema)) <= documented
+
+
+def test_every_example_scenario_is_loaded_by_a_replayed_curl_line() -> None:
+    text = README.read_text(encoding="utf-8")
+    replayed = "".join(m.group(1) for m in BLOCK.finditer(text) if m.group(1).startswith("$ "))
+    shipped = sorted(path.name for path in resources.scenarios_dir().glob("*.yaml"))
+    assert shipped, "the example scenarios ship with the package"
+    for name in shipped:
+        assert f"--data-binary @scenarios/{name} " in replayed, f"no curl line loads scenarios/{name}"
+        assert f"| `{name}` |" in text, f"scenarios/{name} is not in the README's table"
+        listing = (README.parent / "scenarios" / "README.md").read_text(encoding="utf-8")
+        assert f"| `{name}` |" in listing, f"scenarios/{name} is not in scenarios/README.md"
+
+
+def test_every_link_within_the_readme_finds_its_heading() -> None:
+    text = README.read_text(encoding="utf-8")
+    outside_code = re.sub(r"^```.*?^```\n", "", text, flags=re.M | re.S)
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", outside_code, re.M):
+        anchor = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        anchors.add(anchor if anchor not in anchors else f"{anchor}-1")
+    for link in re.findall(r"\]\(#([^)]+)\)", outside_code):
+        assert link in anchors, f"#{link} is no heading of the README"

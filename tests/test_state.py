@@ -186,9 +186,10 @@ def test_job_ids_and_totals_repeat_under_the_same_seed(make_backend: BackendFact
     assert run() == run()
 
 
-def approved_flow(tenant: Tenant, backend: Backend, **where: str | None) -> OAuthFlow:
-    where = {"collection": "col_a", "name": None} | where
-    flow = tenant.authorize_oauth("notion", redirect_uri="http://app.test/cb", **where)
+def approved_flow(
+    tenant: Tenant, backend: Backend, collection: str | None = "col_a", name: str | None = None
+) -> OAuthFlow:
+    flow = tenant.authorize_oauth("notion", redirect_uri="http://app.test/cb", collection=collection, name=name)
     return backend.shared.flows.decide("notion", flow.state, approve=True)
 
 

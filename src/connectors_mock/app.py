@@ -4,9 +4,10 @@ errors turned into the error envelope in one place."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,20 +15,25 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from connectors_mock import resources
 from connectors_mock.auth import tenant_key
-from connectors_mock.clock import VirtualClock, manual_clock
-from connectors_mock.control import control_routes
+from connectors_mock.clock import MANUAL_EPOCH, ClockMode, VirtualClock
+from connectors_mock.consent import consent_routes
+from connectors_mock.control import Control, control_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.inputs import read_inputs
 from connectors_mock.jobs import ScriptSource, default_script
+from connectors_mock.journal import Journal
 from connectors_mock.oauth import OAuthFlows
 from connectors_mock.responses import Envelope
+from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
+from connectors_mock.scenarios.middleware import VIEW_SCOPE_KEY, OperationRouter, ScenarioMiddleware
+from connectors_mock.scenarios.model import Scenario
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
 
@@ -49,6 +55,28 @@ class Settings:
     # Where browsers reach the fake (`http://localhost:8080`), for the consent page's URL;
     # without it, the address the request was sent to.
     public_url: str | None = None
+    # Active server-wide from the start, later ones winning where they overlap (`--scenario`).
+    scenarios: tuple[Scenario, ...] = ()
+    # When set, `/_mock` (but its OAuth pages) wants it in `X-Mock-Admin-Token`.
+    admin_token: str | None = None
+    journal_size: int = 10_000
+
+
+def startup_seed(seed: int | None, scenarios: tuple[Scenario, ...]) -> int | None:
+    """`--seed`, else the last scenario's that has one."""
+    return next((s.seed for s in reversed(scenarios) if s.seed is not None), seed) if seed is None else seed
+
+
+def startup_clock(
+    seed: int | None, mode: ClockMode | None, speed: float | None, scenarios: tuple[Scenario, ...]
+) -> VirtualClock:
+    """The clock at start: the command line's mode and speed, else the last scenario's, else
+    manual under a seed (from a fixed instant, so runs repeat) and real without one."""
+    mode = mode or next((s.clock_mode for s in reversed(scenarios) if s.clock_mode), None)
+    mode = mode or ("manual" if seed is not None else "real")
+    speed = speed or next((s.clock_speed for s in reversed(scenarios) if s.clock_speed), None) or 1.0
+    start = MANUAL_EPOCH if seed is not None else None
+    return VirtualClock(mode, speed if mode == "real" else 1.0, start)
 
 
 def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Starlette:
@@ -59,12 +87,18 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     if public:
         # The bearer token is the tenant: an operation without one would have no state to act on.
         raise SpecMismatch(f"operations without bearer security: {', '.join(public)}")
-    clock = settings.clock or (manual_clock() if settings.seed is not None else VirtualClock())
-    seed_data = load_seed_data(settings.fixtures or resources.default_fixtures_path(), spec, clock.now(), settings.seed)
+    seed = startup_seed(settings.seed, settings.scenarios)
+    clock = settings.clock or startup_clock(seed, None, None, settings.scenarios)
+    seed_data = load_seed_data(settings.fixtures or resources.default_fixtures_path(), spec, clock.now(), seed)
     flows = OAuthFlows(clock)
     shared = Shared(clock, spec.config_validators, spec.oauth_types, flows, settings.sync_scripts)
-    backend = Backend(seed_data, shared, settings.seed)
-    envelope = Envelope(clock, IdSource(seeded_random(settings.seed, "requests")))
+    backend = Backend(seed_data, shared, seed)
+    envelope = Envelope(clock, IdSource(seeded_random(seed, "requests")))
+    library = ScenarioLibrary(clock, seed)
+    for scenario in settings.scenarios:
+        # Their clock settings are already in `clock`, under whatever the command line said.
+        library.load(scenario, activate=True, apply_clock=False)
+    journal = Journal(settings.journal_size)
 
     by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
     for operation, handler in bound:
@@ -77,8 +111,11 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             try:
                 key = tenant_key(request.headers, settings.api_keys)
                 inputs = await read_inputs(request, operation)
+                view = request.scope.get(VIEW_SCOPE_KEY, EMPTY_VIEW)
                 # Only now: a request refused above must not leave a tenant behind.
-                call = Call(operation.operation_id, backend.tenant(key), inputs, lambda: base_url(request))
+                tenant = backend.tenant(key)
+                scripts = view.script if view.syncs else None
+                call = Call(operation.operation_id, tenant, inputs, lambda: base_url(request), scripts, view.oauth)
                 reply = handler(call)
             except ApiError:
                 raise
@@ -87,10 +124,43 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 logger.exception(
                     "unexpected error in %s (request %s)", operation.operation_id, envelope.request_id(request)
                 )
-                return internal_error(request)
+                return internal_error(envelope, request)
             return envelope.success(request, reply.status, reply.data)
 
         return Route(path, endpoint, methods=list(methods))
+
+    def base_url(request: Request) -> str:
+        return settings.public_url or str(request.base_url).rstrip("/")
+
+    control = Control(clock, library, journal, backend, spec, envelope, settings.api_keys, settings.admin_token)
+    # The API's routes first: they take nearly every request, and no `/_mock` path is one of
+    # theirs. Among them, literal segments win over parameters (`/oauth/...` before `/{id}/...`).
+    routes: list[BaseRoute] = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
+    routes += control_routes(control) + consent_routes(flows, base_url)
+    scenario_faults = Middleware(
+        ScenarioMiddleware,
+        library=library,
+        journal=journal,
+        envelope=envelope,
+        clock=clock,
+        router=OperationRouter(spec),
+        api_keys=settings.api_keys,
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[_cors(sorted({operation.method for operation, _ in bound})), scenario_faults],
+        exception_handlers=_error_handlers(envelope),
+    )
+    # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
+    app.router.redirect_slashes = False
+    app.state.backend = backend
+    app.state.scenarios = library
+    app.state.journal = journal
+    return app
+
+
+def _error_handlers(envelope: Envelope) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Errors become the error envelope here, and only here."""
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -112,37 +182,26 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             error = ApiError(exc.status_code, "invalid_request", exc.detail)
         return envelope.error(request, error)
 
-    def internal_error(request: Request) -> Response:
-        request_id = envelope.request_id(request)
-        error = ApiError(500, "internal_error", f"Internal error; quote request id {request_id} when reporting it")
-        return envelope.error(request, error)
-
     async def unexpected_error(request: Request, exc: Exception) -> Response:
-        return internal_error(request)
+        return internal_error(envelope, request)
 
-    # Literal segments must win over parameters (`/oauth/...` before `/{id}/...`).
-    def base_url(request: Request) -> str:
-        return settings.public_url or str(request.base_url).rstrip("/")
+    return {ApiError: api_error, HTTPException: http_error, Exception: unexpected_error}
 
-    routes = control_routes(clock, flows, envelope, base_url)
-    routes += [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"],
-                allow_methods=sorted({operation.method for operation, _ in bound}),
-                allow_headers=["*"],
-                expose_headers=EXPOSED_HEADERS,
-                # A page served from the internet may call the fake on localhost (Chrome's
-                # Private Network Access asks first).
-                allow_private_network=True,
-            )
-        ],
-        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: unexpected_error},
+
+def internal_error(envelope: Envelope, request: Request) -> Response:
+    request_id = envelope.request_id(request)
+    error = ApiError(500, "internal_error", f"Internal error; quote request id {request_id} when reporting it")
+    return envelope.error(request, error)
+
+
+def _cors(methods: list[str]) -> Middleware:
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=methods,
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+        # A page served from the internet may call the fake on localhost (Chrome's Private
+        # Network Access asks first).
+        allow_private_network=True,
     )
-    # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
-    app.router.redirect_slashes = False
-    app.state.backend = backend
-    return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from functools import lru_cache
 
 from connectors_mock.errors import ApiError
 
@@ -23,3 +25,12 @@ def tenant_key(headers: Mapping[str, str], api_keys: frozenset[str] | None) -> s
         raise ApiError(401, "unauthorized", "Invalid API key")
     team = headers.get("x-team-id")
     return f"{token}\n{team}" if team else token
+
+
+@lru_cache(maxsize=4096)
+def tenant_label(key: str) -> str:
+    """How a tenant is named where its API key must not appear (the journal, a state export):
+    a fingerprint of the key, then the team. The same key always gives the same label."""
+    token, _, team = key.partition("\n")
+    label = "key_" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+    return f"{label}/{team}" if team else label

@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-import uvicorn
-
-from connectors_mock import __version__
-from connectors_mock.app import Settings, build_app
-from connectors_mock.clock import CLOCK_MODES, MANUAL_EPOCH, MAX_SPEED, ClockMode, VirtualClock
+from connectors_mock import __version__, server
+from connectors_mock.app import Settings, build_app, startup_clock, startup_seed
+from connectors_mock.clock import CLOCK_MODES, MAX_SPEED
 from connectors_mock.fixtures import FixtureError
-from connectors_mock.spec import SpecMismatch
+from connectors_mock.scenarios.loader import ScenarioError, load_files
+from connectors_mock.spec import SpecMismatch, default_spec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,10 +56,31 @@ def _parser() -> argparse.ArgumentParser:
         help="accept only this bearer key (repeatable); without it any non-empty key works",
     )
     serve.add_argument(
+        "--scenario",
+        action="append",
+        dest="scenarios",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="load this scenario file and apply it to every request (repeatable; later files win where they overlap)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Admin-Token header for the /_mock control API",
+    )
+    serve.add_argument(
         "--access-log",
         action="store_true",
         help="log every request: client address, method, path (without its query) and status",
     )
+    check = commands.add_parser(
+        "check-scenario",
+        help="check scenario files",
+        description="Check scenario files against the scenario schema and the contract; print every problem "
+        "with its file, line and path, and exit 1 if there is any.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     return parser
 
 
@@ -89,48 +108,41 @@ def _port(text: str) -> int:
     return port
 
 
-class _Server(uvicorn.Server):
-    """Prints the one line a person or a test waits for, once the socket is listening."""
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started and sockets:
-            host, port = sockets[0].getsockname()[:2]
-            print(f"connectors-mock listening on http://{_url_host(host)}:{port}", flush=True)
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def _clock_mode(args: argparse.Namespace) -> ClockMode:
-    mode: ClockMode = args.clock or ("manual" if args.seed is not None else "real")
-    return mode
-
-
 def serve(args: argparse.Namespace) -> int:
-    start = MANUAL_EPOCH if args.seed is not None else None
+    try:
+        scenarios = tuple(load_files(args.scenarios, default_spec()))
+    except ScenarioError as error:
+        print(f"connectors-mock: cannot start: invalid scenario\n{error}", file=sys.stderr)
+        return 2
+    seed = startup_seed(args.seed, scenarios)
+    clock = startup_clock(seed, args.clock, args.speed, scenarios)
+    if args.speed is not None and clock.mode == "manual":
+        print(
+            "connectors-mock: --speed sets how fast a real clock runs; a manual clock moves only when advanced "
+            "(add --clock real)",
+            file=sys.stderr,
+        )
+        return 2
     settings = Settings(
         fixtures=args.fixtures,
-        seed=args.seed,
+        seed=seed,
         api_keys=frozenset(args.api_keys) if args.api_keys else None,
-        clock=VirtualClock(_clock_mode(args), args.speed or 1.0, start),
+        clock=clock,
         public_url=args.public_url,
+        scenarios=scenarios,
+        admin_token=args.admin_token,
     )
     try:
         app = build_app(settings)
     except (FixtureError, SpecMismatch) as exc:
         print(f"connectors-mock: cannot start: {exc}", file=sys.stderr)
         return 2
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
+        sock = server.bind(args.host, args.port)
     except OSError as exc:
         print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, server_header=False)
+    config = server.config(app, access_log=args.access_log)
     if args.access_log:
         # Only the request lines: uvicorn's own start-up chatter stays at warning.
         access = logging.getLogger("uvicorn.access")
@@ -141,7 +153,20 @@ def serve(args: argparse.Namespace) -> int:
     # `kill $pid; wait $pid` under `set -e` does not fail a CI script.
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
-    _Server(config).run(sockets=[sock])
+    server.Server(config).run(sockets=[sock])
+    return 0
+
+
+def check_scenario(args: argparse.Namespace) -> int:
+    try:
+        scenarios = load_files(args.files, default_spec())
+    except ScenarioError as error:
+        print(error)
+        count = len(error.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    for scenario in scenarios:
+        print(f"{scenario.source}: OK ({scenario.name})")
     return 0
 
 
@@ -162,9 +187,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        if args.speed is not None and _clock_mode(args) == "manual":
-            parser.error(
-                "--speed sets how fast a real clock runs; a manual clock moves only when advanced (add --clock real)"
-            )
         return serve(args)
-    return 2  # pragma: no cover - argparse requires a command
+    return check_scenario(args)

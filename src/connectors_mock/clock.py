@@ -56,6 +56,13 @@ class VirtualClock:
             moment += timedelta(seconds=min(elapsed, (LATEST - moment).total_seconds()))
         return moment
 
+    def set_pace(self, mode: ClockMode, speed: float) -> None:
+        """Change mode or speed from now on; time so far is kept, so nothing jumps."""
+        if not 0 < speed <= MAX_SPEED:
+            raise ValueError(f"a clock's speed must be above 0 and at most {MAX_SPEED}, not {speed}")
+        self._start, self._advanced, self._began = self.now(), timedelta(), self._monotonic()
+        self.mode, self.speed = mode, float(speed)
+
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("is negative: a clock cannot go backwards")

@@ -47,10 +47,12 @@ class Connector:
 
 @dataclass(frozen=True)
 class SeedData:
-    """What every tenant starts with: the fixtures, already filled in."""
+    """What a tenant starts with: the fixtures, already filled in, or an imported state."""
 
     collections: tuple[str, ...]
     connectors: tuple[Connector, ...]
+    # Only an imported state has jobs (a connector's `current_job` is one of them).
+    jobs: tuple[Job, ...] = ()
 
 
 def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

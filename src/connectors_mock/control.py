@@ -1,190 +1,319 @@
-"""The fake's own routes under `/_mock`, apart from the contract: the clock, and the pages
-that stand in for an OAuth provider (a consent page, and a default page to return to)."""
+"""The fake's control API under `/_mock`, apart from the contract and described by its own
+OpenAPI document (`control.openapi.yaml`, served at `/_mock/openapi.json`): the clock,
+scenarios and bindings, reset, the request journal, and state export and import.
+
+With `--admin-token`, every route here but the OpenAPI document wants `X-Mock-Admin-Token`.
+The OAuth pages (`consent.py`) are not part of it: a browser opens them with no token.
+"""
 
 from __future__ import annotations
 
-import json
-import shlex
-from collections.abc import Callable
-from html import escape
-from string import Template
-from urllib.parse import parse_qs
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources as package_resources
+from typing import Any
 
+import yaml
 from referencing import Registry
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.inputs import read_json_body, read_limited
-from connectors_mock.oauth import CALLBACK_PATH, OAuthFlow, OAuthFlows, consent_path, provider_name
+from connectors_mock.journal import Journal, journal_filter
 from connectors_mock.responses import Envelope
+from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
+from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
+from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, import_state
+from connectors_mock.spec import Spec
+from connectors_mock.state import Backend
 from connectors_mock.validators import Validator
 
+ADMIN_HEADER = "X-Mock-Admin-Token"
 ADVANCE_SCHEMA = {
     "type": "object",
     "required": ["seconds"],
     "additionalProperties": False,
     "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE_SECONDS}},
 }
+BINDING_SCHEMA = {
+    "type": "object",
+    "required": ["scenario"],
+    "additionalProperties": False,
+    "properties": {"scenario": {"type": "string", "minLength": 1}},
+}
+BOOLEANS = {"true": True, "false": False}
 
-DECISIONS = ("approve", "deny")
-FORM = "application/x-www-form-urlencoded"
-
-PAGE = Template("""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title · connectors-mock</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #222; }
-main { border: 1px solid #ddd; border-radius: 8px; padding: 1.5rem; }
-button { font-size: 1rem; padding: .5rem 1.25rem; margin-right: .5rem; border-radius: 4px; border: 1px solid #888; }
-button[value=approve] { background: #1a73e8; border-color: #1a73e8; color: #fff; }
-pre { background: #f4f4f4; padding: .75rem; white-space: pre-wrap; word-break: break-all; }
-.note { color: #666; font-size: .85rem; }
-</style>
-</head>
-<body>
-<main>
-<h1>$title</h1>
-$body
-</main>
-</body>
-</html>
-""")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """`body` is HTML: every value in it must have been escaped."""
-    return HTMLResponse(PAGE.substitute(title=escape(title), body=body), status_code=status)
+@cache
+def control_document() -> dict[str, Any]:
+    """The control API's OpenAPI document, with the scenario and snapshot schemas put in from
+    where the code keeps them, so the published schemas are the ones that are enforced."""
+    text = package_resources.files("connectors_mock").joinpath("control.openapi.yaml").read_text("utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    schemas = document["components"]["schemas"]
+    schemas["Scenario"] = _as_component(schema_document(), "Scenario")
+    schemas["StateSnapshot"] = _as_component(SNAPSHOT_SCHEMA, "StateSnapshot")
+    return document
 
 
-def error_page(error: ApiError) -> HTMLResponse:
-    body = f"<p>{escape(error.message)}</p><p class=note>code: {error.code}</p>"
-    return page("Authorization failed", body, error.status)
+def _as_component(schema: Any, name: str) -> Any:
+    """A standalone JSON Schema as `components/schemas/NAME`: OpenAPI tools resolve a `$ref`
+    against the whole document, not the schema's own `$id`, so `#/$defs/x` must become
+    `#/components/schemas/NAME/$defs/x`."""
+    if isinstance(schema, list):
+        return [_as_component(item, name) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    rebased = {}
+    for key, value in schema.items():
+        if key in ("$id", "$schema"):
+            continue
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            rebased[key] = f"#/components/schemas/{name}{value[1:]}"
+        else:
+            rebased[key] = _as_component(value, name)
+    return rebased
 
 
-def consent_page(flow: OAuthFlow) -> HTMLResponse:
-    provider = escape(provider_name(flow.connector_type))
-    target = ""
-    if flow.name or flow.collection:
-        target = f" as <strong>{escape(flow.name or provider)}</strong>"
-        if flow.collection:
-            target += f" in <strong>{escape(flow.collection)}</strong>"
-    # The action is relative, as the page's own URL is, so it holds behind a path prefix too.
-    body = f"""<p>An application asks to read your {provider} content{target}.</p>
-<form method="post" action="consent">
-<input type="hidden" name="state" value="{escape(flow.state)}">
-<button type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</form>
-<p class=note>connectors-mock stands in for {provider} here. Either answer returns you to
-<code>{escape(flow.redirect_uri)}</code>. This request expires at {isoformat(flow.expires_at)}.</p>"""
-    return page(f"Connect {provider_name(flow.connector_type)}", body)
+@dataclass(frozen=True)
+class Control:
+    """What the control API acts on."""
+
+    clock: VirtualClock
+    library: ScenarioLibrary
+    journal: Journal
+    backend: Backend
+    spec: Spec
+    envelope: Envelope
+    api_keys: frozenset[str] | None = None
+    admin_token: str | None = None
 
 
-def returned_flow(flows: OAuthFlows, state: str) -> OAuthFlow:
-    """The flow the callback page may show, or why not. A flow that returns elsewhere is not
-    shown: its code is for its own `redirect_uri` alone."""
-    if not state:
-        raise ApiError(400, "missing_parameter", "state: required, as the redirect carries it")
-    flow = flows.find(state)
-    if flow is None or not flow.returns_to_the_fake:
-        raise ApiError(404, "invalid_state", f'No authorization returning here has the state "{state}"')
-    if flow.status != "used" and flows.expired(flow):
-        raise ApiError(400, "state_expired", "This authorization expired; start again with authorizeOAuth")
-    if flow.status == "pending":
-        raise ApiError(409, "invalid_grant", "This authorization has not been answered yet")
-    return flow
+def scenario_json(library: ScenarioLibrary, loaded: Loaded) -> dict[str, Any]:
+    scenario = loaded.scenario
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "source": scenario.source,
+        "active": library.is_active(scenario.name),
+        "boundTenants": library.bound_tenants(scenario.name),
+        "loadedAt": isoformat(loaded.loaded_at),
+        "faults": len(scenario.faults),
+        "syncs": len(scenario.syncs),
+        "rateLimit": (
+            {"limit": scenario.rate_limit.limit, "windowSeconds": scenario.rate_limit.window_seconds}
+            if scenario.rate_limit
+            else None
+        ),
+    }
 
 
-def callback_page(flow: OAuthFlow, api_url: str) -> HTMLResponse:
-    """Where consent returns to when the caller named no `redirect_uri`: the outcome, from the
-    flow itself (not the query, which anyone can write), and the call that finishes it."""
-    if flow.status == "denied":
-        return page("Access denied", "<p>Access was denied; <code>completeOAuth</code> will answer access_denied.</p>")
-    if flow.status == "used":
-        return page("Connected", "<p>This authorization has completed its flow: its connector exists.</p>")
-    body = {"code": flow.code, "state": flow.state}
-    if flow.collection is None:
-        body["collection"] = "col_..."
-    command = shlex.join(
-        [
-            *("curl", "-s", "-X", "POST", f"{api_url}/v1/connectors/oauth/{flow.connector_type}/callback"),
-            *("-H", "Authorization: Bearer YOUR_API_KEY", "-H", "Content-Type: application/json"),
-            *("-d", json.dumps(body)),
+class ControlApi:
+    """The routes, one method each; `routes()` puts them under `/_mock`."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+        self.clock, self.library, self.envelope = control.clock, control.library, control.envelope
+        self.advance_check = Validator(Registry(), ADVANCE_SCHEMA, "body")
+        self.binding_check = Validator(Registry(), BINDING_SCHEMA, "body")
+
+    def routes(self) -> list[BaseRoute]:
+        table: list[tuple[str, Endpoint, str]] = [
+            ("/_mock/clock", self.read_clock, "GET"),
+            ("/_mock/clock/advance", self.advance_clock, "POST"),
+            ("/_mock/scenarios", self.list_scenarios, "GET"),
+            ("/_mock/scenarios", self.load_scenario, "POST"),
+            ("/_mock/scenarios", self.clear_scenarios, "DELETE"),
+            ("/_mock/scenarios/{name}", self.read_scenario, "GET"),
+            ("/_mock/scenarios/{name}", self.remove_scenario, "DELETE"),
+            ("/_mock/binding", self.read_binding, "GET"),
+            ("/_mock/binding", self.bind, "PUT"),
+            ("/_mock/binding", self.unbind, "DELETE"),
+            ("/_mock/reset", self.reset, "POST"),
+            ("/_mock/journal", self.read_journal, "GET"),
+            ("/_mock/journal", self.clear_journal, "DELETE"),
+            ("/_mock/state", self.export_state, "GET"),
+            ("/_mock/state", self.import_state, "PUT"),
         ]
-    )
-    html = f"""<p>Access granted. Before {isoformat(flow.expires_at)}, finish by calling <code>completeOAuth</code>:</p>
-<pre>{escape(command)}</pre>
-<p class=note>Use the API key that called <code>authorizeOAuth</code>: a state belongs to that key (and team).
-code <code>{escape(flow.code)}</code>, state <code>{escape(flow.state)}</code></p>"""
-    return page("Access granted", html)
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for path, endpoint, method in table:
+            by_path.setdefault(path, {})[method] = self._protected(endpoint)
+        routes: list[BaseRoute] = [Route("/_mock/openapi.json", self.openapi, methods=["GET"])]
+        return routes + [Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()]
 
+    # Plumbing ----------------------------------------------------------------------------------
 
-def _bad_decision(request: Request, decision: str | None) -> str:
-    if decision is not None:
-        return f'decision: must be "approve" or "deny", not "{decision}"'
-    if request.method == "POST" and not request.headers.get("content-type", "").startswith(FORM):
-        return f"decision: missing; the consent form is sent as {FORM}"
-    return 'decision: missing; it must be "approve" or "deny"'
+    def _protected(self, endpoint: Endpoint) -> Endpoint:
+        token = self.control.admin_token
 
+        async def checked(request: Request) -> Response:
+            if token is not None:
+                sent = request.headers.get(ADMIN_HEADER)
+                if sent is None:
+                    raise ApiError(401, "unauthorized", f"{ADMIN_HEADER} header required: /_mock is protected")
+                if not hmac.compare_digest(sent.encode(), token.encode()):
+                    raise ApiError(401, "unauthorized", f"{ADMIN_HEADER}: invalid admin token")
+            return await endpoint(request)
 
-def control_routes(
-    clock: VirtualClock, flows: OAuthFlows, envelope: Envelope, base_url: Callable[[Request], str]
-) -> list[BaseRoute]:
-    advance_check = Validator(Registry(), ADVANCE_SCHEMA, "body")
+        return checked
 
-    def clock_json() -> dict[str, object]:
-        return {"mode": clock.mode, "speed": clock.speed, "now": isoformat(clock.now())}
+    def _ok(self, request: Request, data: Any, status: int = 200) -> Response:
+        return self.envelope.success(request, status, data)
 
-    async def read_clock(request: Request) -> Response:
-        return envelope.success(request, 200, clock_json())
+    def _no_content(self, request: Request) -> Response:
+        return Response(status_code=204, headers={"X-Request-ID": self.envelope.request_id(request)})
 
-    async def advance_clock(request: Request) -> Response:
+    def _clock_json(self) -> dict[str, object]:
+        return {"mode": self.clock.mode, "speed": self.clock.speed, "now": isoformat(self.clock.now())}
+
+    def _scenario(self, name: str) -> Loaded:
+        try:
+            return self.library.get(name)
+        except UnknownScenario as unknown:
+            raise ApiError(404, "not_found", f"Scenario: {unknown}") from None
+
+    def _binding_json(self, tenant: str) -> dict[str, Any]:
+        return {"tenant": tenant_label(tenant), "scenario": self.library.binding(tenant)}
+
+    def _tenant(self, request: Request) -> str:
+        return tenant_key(request.headers, self.control.api_keys)
+
+    # The routes --------------------------------------------------------------------------------
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(control_document())
+
+    async def read_clock(self, request: Request) -> Response:
+        return self._ok(request, self._clock_json())
+
+    async def advance_clock(self, request: Request) -> Response:
         body = await read_json_body(request)
-        errors = advance_check.errors(body)
+        errors = self.advance_check.errors(body)
         if not errors:
             try:
-                clock.advance(body["seconds"])
+                self.clock.advance(body["seconds"])
             except ValueError as refused:
                 errors = [FieldError("body", "$.seconds", f"{body['seconds']} {refused}")]
         if errors:
             raise validation_failed("Clock not advanced", errors)
-        return envelope.success(request, 200, clock_json())
+        return self._ok(request, self._clock_json())
 
-    async def consent(request: Request) -> Response:
-        connector_type = request.path_params["type"]
-        if request.method == "POST":
-            form = parse_qs((await read_limited(request)).decode("utf-8", "replace"))
-            answer = {key: values[-1] for key, values in form.items()}
-        else:
-            answer = dict(request.query_params)
-        state, decision = answer.get("state", ""), answer.get("decision")
+    async def list_scenarios(self, request: Request) -> Response:
+        return self._ok(request, [scenario_json(self.library, loaded) for loaded in self.library.loaded()])
+
+    async def load_scenario(self, request: Request) -> Response:
+        activate = _flag(request, "activate", default=False)
+        raw = await read_limited(request)
+        if not raw:
+            raise ApiError(400, "invalid_request", "Request body is required: a scenario in YAML or JSON")
         try:
-            # A HEAD (a link preview, a prefetch) only looks: it must not answer for the user.
-            if request.method == "HEAD" or (decision is None and request.method == "GET"):
-                return consent_page(flows.awaiting(connector_type, state))
-            if decision not in DECISIONS:
-                raise ApiError(400, "invalid_parameter", _bad_decision(request, decision))
-            flow = flows.decide(connector_type, state, approve=decision == "approve")
-        except ApiError as error:
-            return error_page(error)
-        return RedirectResponse(flow.redirect_url(), status_code=303)
+            loaded = self.library.load(load_text(raw, "request body", self.control.spec), activate=activate)
+        except ScenarioError as error:
+            problems = [
+                FieldError("body", p.path, f"{p.message} (line {p.line})" if p.line else p.message)
+                for p in error.problems
+            ]
+            raise validation_failed("Scenario not loaded", problems) from None
+        return self._ok(request, scenario_json(self.library, loaded), 201)
 
-    async def callback(request: Request) -> Response:
+    async def clear_scenarios(self, request: Request) -> Response:
+        self.library.clear()
+        return self._no_content(request)
+
+    async def read_scenario(self, request: Request) -> Response:
+        loaded = self._scenario(request.path_params["name"])
+        return self._ok(request, {**scenario_json(self.library, loaded), "document": shown(loaded.scenario.document)})
+
+    async def remove_scenario(self, request: Request) -> Response:
+        self.library.remove(self._scenario(request.path_params["name"]).name)
+        return self._no_content(request)
+
+    async def read_binding(self, request: Request) -> Response:
+        return self._ok(request, self._binding_json(self._tenant(request)))
+
+    async def bind(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        body = await read_json_body(request)
+        errors = self.binding_check.errors(body)
+        if errors:
+            raise validation_failed("Binding refused", errors)
         try:
-            flow = returned_flow(flows, request.query_params.get("state", ""))
-        except ApiError as error:
-            return error_page(error)
-        return callback_page(flow, base_url(request))
+            self.library.bind(tenant, body["scenario"])
+        except UnknownScenario as unknown:
+            raise validation_failed("Binding refused", [FieldError("body", "$.scenario", str(unknown))]) from None
+        return self._ok(request, self._binding_json(tenant))
 
-    return [
-        Route("/_mock/clock", read_clock, methods=["GET"]),
-        Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
-        Route(CALLBACK_PATH, callback, methods=["GET"]),
-        Route(consent_path("{type}"), consent, methods=["GET", "POST"]),
+    async def unbind(self, request: Request) -> Response:
+        self.library.unbind(self._tenant(request))
+        return self._no_content(request)
+
+    async def reset(self, request: Request) -> Response:
+        self.control.backend.reset()
+        self.library.reset_counters()
+        return self._ok(request, {"reset": True, "clock": self._clock_json()})
+
+    async def read_journal(self, request: Request) -> Response:
+        journal = self.control.journal
+        entries = journal.entries(journal_filter(request.query_params))
+        return self._ok(request, {"entries": [entry.to_json() for entry in entries], "lastId": journal.last_id})
+
+    async def clear_journal(self, request: Request) -> Response:
+        self.control.journal.clear()
+        return self._no_content(request)
+
+    async def export_state(self, request: Request) -> Response:
+        return self._ok(request, export_state(self.control.backend, self.clock.now()))
+
+    async def import_state(self, request: Request) -> Response:
+        body = await read_json_body(request)
+        if isinstance(body, dict) and set(body) == {"data", "meta"}:
+            # What `GET /_mock/state` answered, saved whole: the snapshot is its `data`.
+            body = body["data"]
+        count = import_state(self.control.backend, body, self.control.spec)
+        self.library.reset_counters()
+        return self._ok(request, {"tenants": count})
+
+
+def shown(document: Any) -> Any:
+    """A scenario document as `/_mock` shows it: a fault matched by API key names the key's
+    fingerprint instead (`tenant_label`), as everything else under `/_mock` does."""
+    if not isinstance(document, dict) or not document.get("faults"):
+        return document
+    faults = [
+        {**rule, "match": {**rule["match"], "tenant": tenant_label(rule["match"]["tenant"])}}
+        if "tenant" in rule.get("match", {})
+        else rule
+        for rule in document["faults"]
     ]
+    return {**document, "faults": faults}
+
+
+def control_routes(control: Control) -> list[BaseRoute]:
+    return ControlApi(control).routes()
+
+
+def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await methods[method](request)
+
+    return endpoint
+
+
+def _flag(request: Request, name: str, *, default: bool) -> bool:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if value not in BOOLEANS:
+        raise validation_failed(
+            "Request is invalid", [FieldError("query", name, f'must be true or false, not "{value}"')]
+        )
+    return BOOLEANS[value]

@@ -64,6 +64,7 @@ class ApiError(Exception):
         *,
         field_errors: Sequence[FieldError] = (),
         headers: Mapping[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -71,6 +72,10 @@ class ApiError(Exception):
         self.message = message
         self.field_errors = tuple(field_errors)
         self.headers = dict(headers or {})
+        # Seconds to wait: sent as `Retry-After`, and in the body as `retryAfter` on a 429.
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
 
 
 def not_found(what: str, ident: str) -> ApiError:

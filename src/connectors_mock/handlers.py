@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 from connectors_mock.clock import isoformat
 from connectors_mock.inputs import Inputs
-from connectors_mock.jobs import requested_sync
-from connectors_mock.oauth import CALLBACK_PATH, consent_path
+from connectors_mock.jobs import ScriptSource, requested_sync
+from connectors_mock.oauth import CALLBACK_PATH, DEFAULT_BEHAVIOUR, OAuthBehaviour, consent_path
 from connectors_mock.state import Tenant
 
 
@@ -23,6 +23,10 @@ class Call:
     # `http://127.0.0.1:8080`: where the fake's own pages (the OAuth consent page) are reached.
     # A function, so only the one operation that needs it pays for building it.
     base_url: Callable[[], str] = str
+    # What the request's scenario says of sync jobs and OAuth (`scenarios/`); by default, the
+    # server's own scripts and provider.
+    scripts: ScriptSource | None = None
+    oauth: OAuthBehaviour = DEFAULT_BEHAVIOUR
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def delete_connector(call: Call) -> Reply:
 
 def trigger_sync(call: Call) -> Reply:
     mode, file_filter = requested_sync(call.inputs.body)
-    job = call.tenant.trigger_sync(call.inputs.path["id"], mode, file_filter)
+    job = call.tenant.trigger_sync(call.inputs.path["id"], mode, file_filter, call.scripts)
     return Reply(202, job.to_json(call.tenant.clock.now()))
 
 
@@ -82,6 +86,7 @@ def authorize_oauth(call: Call) -> Reply:
         collection=query.get("collection"),
         name=query.get("name"),
         redirect_uri=query.get("redirect_uri") or call.base_url() + CALLBACK_PATH,
+        behaviour=call.oauth,
     )
     auth_url = f"{call.base_url()}{consent_path(connector_type)}?{urlencode({'state': flow.state})}"
     return Reply(200, {"authUrl": auth_url, "state": flow.state, "expiresAt": isoformat(flow.expires_at)})
@@ -95,6 +100,7 @@ def complete_oauth(call: Call) -> Reply:
         state=body["state"],
         name=body.get("name"),
         collection=body.get("collection"),
+        behaviour=call.oauth,
     )
     return Reply(201, connector.to_json())
 

@@ -3,23 +3,16 @@ schemas of the spec. Every schema failure of a request is reported at once in on
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 
 from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.json_text import parse_json
 from connectors_mock.spec import Operation
 
 MAX_BODY_BYTES = 1024 * 1024
-# No field of the API needs more; Python would refuse past 4,300 digits with a confusing message.
-MAX_INTEGER_DIGITS = 100
-# `\ud800`-style escapes: the only way JSON text can carry a UTF-16 surrogate.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # What `read_json_body` returns for a request without a body.
@@ -93,7 +86,7 @@ async def read_json_body(
             raise ApiError(400, "invalid_request", f"Request body is required ({', '.join(media_types)})")
         return ABSENT
     _check_media_type(request, media_types)
-    return _parse_json(raw)
+    return parse_json(raw)
 
 
 def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:
@@ -103,63 +96,3 @@ def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:
         expected = ", ".join(media_types)
         got = f'"{content_type}"' if content_type else "none"
         raise ApiError(415, "invalid_request", f"Content-Type must be {expected} (got {got})")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text} is too large")
-    return value
-
-
-def _parse_int(text: str) -> int:
-    if len(text) > MAX_INTEGER_DIGITS:
-        raise ValueError(f"a number with {len(text)} digits is too large")
-    return int(text)
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        # Strictly UTF-8 (RFC 8259): json.loads would also guess UTF-16 and let surrogates through.
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_request", f"Request body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
-    try:
-        body = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int)
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, "invalid_request", f"Request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc}") from exc
-    # An escape such as `\ud800` is the only way left to a lone surrogate; a cheap search of
-    # the raw bytes spares the walk for every body that has none.
-    if _SURROGATE_ESCAPE.search(raw):
-        where = _lone_surrogate(body, "$")
-        if where is not None:
-            # Such a string could never be sent back as UTF-8 (RFC 8259 section 8.2).
-            raise ApiError(400, "invalid_request", f"Request body has a lone UTF-16 surrogate at {where}")
-    return body
-
-
-def _lone_surrogate(value: Any, path: str) -> str | None:
-    """The JSON path of the first string (or key) holding an unpaired surrogate."""
-    if isinstance(value, str):
-        return path if _SURROGATE.search(value) else None
-    children: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _SURROGATE.search(key):
-                return path
-            children.append((f"{path}.{key}", item))
-    elif isinstance(value, list):
-        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
-    for child_path, item in children:
-        found = _lone_surrogate(item, child_path)
-        if found is not None:
-            return found
-    return None

@@ -49,15 +49,19 @@ class SyncFailure:
 
 @dataclass(frozen=True)
 class SyncScript:
-    """How one job unfolds. The default: queued for half a second, running for four."""
+    """How one job unfolds. The default: queued for half a second, running for four.
+    `stuck_at` (a share of the run) makes a job that gets that far and never finishes."""
 
     total: int
     queued_seconds: float = 0.5
     running_seconds: float = 4.0
     failure: SyncFailure | None = None
+    stuck_at: float | None = None
 
     @property
     def finishes_after(self) -> float:
+        if self.stuck_at is not None:
+            return math.inf
         share = self.failure.at if self.failure else 1.0
         return self.queued_seconds + self.running_seconds * share
 
@@ -81,8 +85,17 @@ class JobState:
 
 def progress_at(total: int, share_of_run: float) -> Progress:
     """The counters when `share_of_run` (0 to 1) of the run has passed."""
-    counts = [math.floor(total * min(1.0, max(0.0, (share_of_run - delay) / STAGE_SHARE))) for delay in STAGE_DELAYS]
+    # The nudge keeps float error from losing a document: 0.4 of 1000 is 400, not 399.99...
+    counts = [
+        math.floor(total * min(1.0, max(0.0, (share_of_run - delay) / STAGE_SHARE)) + 1e-9) for delay in STAGE_DELAYS
+    ]
     return Progress(*counts)
+
+
+def share_when_collected(fraction: float) -> float:
+    """The share of the run by which `fraction` of the documents have been collected: how a
+    scenario's "fail at half" or "stuck at 40%" becomes a moment of the run."""
+    return min(1.0, STAGE_DELAYS[0] + STAGE_SHARE * fraction)
 
 
 def job_state(script: SyncScript, elapsed: float) -> JobState:
@@ -93,7 +106,9 @@ def job_state(script: SyncScript, elapsed: float) -> JobState:
         if script.failure:
             return JobState("failed", progress_at(script.total, script.failure.at), script.failure)
         return JobState("completed", Progress(script.total, script.total, script.total))
-    share = (elapsed - script.queued_seconds) / script.running_seconds
+    share = (elapsed - script.queued_seconds) / script.running_seconds if script.running_seconds else 1.0
+    if script.stuck_at is not None:
+        share = min(share, script.stuck_at)
     return JobState("running", progress_at(script.total, share))
 
 
@@ -152,6 +167,7 @@ class Job:
 
     @property
     def finished_at(self) -> datetime:
+        """When the job ends; read only once it has (a stuck job never does)."""
         return self.started_at + timedelta(seconds=self.script.finishes_after)
 
     def to_json(self, now: datetime) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource
 
 FlowStatus = Literal["pending", "approved", "denied", "used"]
+# What the consent page does: show the page, or answer for the user at once.
+Consent = Literal["ask", "approve", "deny"]
 
 STATE_LIFETIME = timedelta(minutes=10)
 # Expired and used flows are kept this long, so a late or replayed state gets its precise error.
@@ -46,6 +48,20 @@ def redirect_uri_problem(uri: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class OAuthBehaviour:
+    """How the stand-in provider behaves; a scenario changes it (see `scenarios/`)."""
+
+    consent: Consent = "ask"
+    # When set, `completeOAuth` refuses every code with this message, as a provider whose
+    # token endpoint is failing would.
+    exchange_failure: str | None = None
+    state_lifetime: timedelta = STATE_LIFETIME
+
+
+DEFAULT_BEHAVIOUR = OAuthBehaviour()
+
+
 def consent_path(connector_type: str) -> str:
     return f"/_mock/oauth/{connector_type}/consent"
 
@@ -66,6 +82,7 @@ class OAuthFlow:
     # Drawn when the flow starts, so codes follow the tenant's id stream; handed out on approval.
     code: str
     status: FlowStatus = "pending"
+    consent: Consent = "ask"
 
     def redirect_url(self) -> str:
         """Where the consent decision sends the browser: the caller's URI with the outcome added
@@ -92,9 +109,8 @@ def _expired(flow: OAuthFlow) -> ApiError:
 
 
 class OAuthFlows:
-    def __init__(self, clock: Clock, lifetime: timedelta = STATE_LIFETIME) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self.lifetime = lifetime
         self._flows: dict[str, OAuthFlow] = {}
         self._pruned_at = clock.now()
 
@@ -110,6 +126,7 @@ class OAuthFlows:
         collection: str | None,
         name: str | None,
         redirect_uri: str,
+        behaviour: OAuthBehaviour = DEFAULT_BEHAVIOUR,
     ) -> OAuthFlow:
         now = self._clock.now()
         self._prune(now)
@@ -117,7 +134,10 @@ class OAuthFlows:
         while state in self._flows:
             state = ids.new("st_", 24)
         code = ids.new("code_", 24)
-        flow = OAuthFlow(state, tenant, connector_type, collection, name, redirect_uri, now + self.lifetime, code)
+        expires_at = now + behaviour.state_lifetime
+        flow = OAuthFlow(
+            state, tenant, connector_type, collection, name, redirect_uri, expires_at, code, consent=behaviour.consent
+        )
         self._flows[state] = flow
         return flow
 
@@ -180,8 +200,11 @@ class OAuthFlows:
     def finish(self, flow: OAuthFlow) -> None:
         flow.status = "used"
 
+    def clear(self) -> None:
+        self._flows.clear()
+
     def _prune(self, now: datetime) -> None:
-        if now - self._pruned_at < self.lifetime:
+        if now - self._pruned_at < STATE_LIFETIME:
             return
         self._pruned_at = now
         for state in [s for s, flow in self._flows.items() if flow.expires_at + KEEP_FINISHED < now]:

@@ -52,6 +52,8 @@ class Envelope:
         content: dict[str, Any] = {"code": error.code, "message": error.message}
         if error.field_errors:
             content["details"] = {"errors": [e.to_json() for e in error.field_errors]}
+        if error.retry_after is not None and error.code == "rate_limit_exceeded":
+            content["retryAfter"] = error.retry_after
         body = {"error": content, "meta": self.meta(connection)}
         headers = {**error.headers, "X-Request-ID": self.request_id(connection)}
         return Response(to_json_bytes(body), error.status, headers, media_type="application/json")

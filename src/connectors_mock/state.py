@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connectors_mock.auth import tenant_label
 from connectors_mock.clock import Clock
 from connectors_mock.connectors import Connector, SeedData, merge_config
 from connectors_mock.errors import ApiError, FieldError, Location, not_found, validation_failed
@@ -25,7 +26,15 @@ from connectors_mock.jobs import (
     failure_json,
     is_full_sync,
 )
-from connectors_mock.oauth import OAuthFlow, OAuthFlows, issued_tokens, provider_name, redirect_uri_problem
+from connectors_mock.oauth import (
+    DEFAULT_BEHAVIOUR,
+    OAuthBehaviour,
+    OAuthFlow,
+    OAuthFlows,
+    issued_tokens,
+    provider_name,
+    redirect_uri_problem,
+)
 
 
 class SchemaCheck(Protocol):
@@ -53,9 +62,18 @@ class Tenant:
         # Job sizes draw from their own stream, so they do not shift the ids.
         self._rng = rng
         self.collections = frozenset(seed.collections)
-        self.connectors: dict[str, Connector] = {c.id: copy.deepcopy(c) for c in seed.connectors}
+        # Jobs are immutable, so copies share them: an imported connector's running job stays
+        # the very job `get_job` finds.
+        memo: dict[int, Any] = {id(job): job for job in seed.jobs}
+        self.connectors: dict[str, Connector] = {c.id: copy.deepcopy(c, dict(memo)) for c in seed.connectors}
         self._names = {(c.collection, c.name): c.id for c in self.connectors.values()}
         self._jobs: dict[str, dict[str, Job]] = {}
+        for job in seed.jobs:
+            self._jobs.setdefault(job.connector_id, {})[job.id] = job
+
+    def jobs(self) -> list[Job]:
+        """Every job of the tenant, oldest first (those started at one instant, by connector)."""
+        return sorted((job for jobs in self._jobs.values() for job in jobs.values()), key=lambda job: job.started_at)
 
     def list_connectors(self) -> list[Connector]:
         for connector in self.connectors.values():
@@ -134,7 +152,14 @@ class Tenant:
         # Its jobs end with it: their status is a 404 from now on.
         self._jobs.pop(connector_id, None)
 
-    def trigger_sync(self, connector_id: str, mode: SyncMode, file_filter: tuple[str, ...] | None) -> Job:
+    def trigger_sync(
+        self,
+        connector_id: str,
+        mode: SyncMode,
+        file_filter: tuple[str, ...] | None,
+        scripts: ScriptSource | None = None,
+    ) -> Job:
+        """`scripts` is how the request's scenario scripts the job; by default, the server's."""
         connector = self.get_connector(connector_id)
         if connector.current_job is not None:
             running = connector.current_job.id
@@ -146,7 +171,7 @@ class Tenant:
             )
         full = is_full_sync(mode, connector.full_sync_done)
         request = SyncRequest(connector.id, connector.type, connector.name, mode, file_filter, full)
-        script = self._shared.sync_scripts(request, self._rng)
+        script = (scripts or self._shared.sync_scripts)(request, self._rng)
         job_id = self._ids.new("job_")
         jobs = self._jobs.setdefault(connector_id, {})
         while job_id in jobs:
@@ -165,7 +190,13 @@ class Tenant:
         return job
 
     def authorize_oauth(
-        self, connector_type: str, *, collection: str | None, name: str | None, redirect_uri: str
+        self,
+        connector_type: str,
+        *,
+        collection: str | None,
+        name: str | None,
+        redirect_uri: str,
+        behaviour: OAuthBehaviour = DEFAULT_BEHAVIOUR,
     ) -> OAuthFlow:
         oauth_types = self._shared.oauth_types
         if connector_type not in oauth_types:
@@ -190,13 +221,24 @@ class Tenant:
             collection=collection,
             name=name,
             redirect_uri=redirect_uri,
+            behaviour=behaviour,
         )
 
     def complete_oauth(
-        self, connector_type: str, *, code: str, state: str, name: str | None, collection: str | None
+        self,
+        connector_type: str,
+        *,
+        code: str,
+        state: str,
+        name: str | None,
+        collection: str | None,
+        behaviour: OAuthBehaviour = DEFAULT_BEHAVIOUR,
     ) -> Connector:
         flows = self._shared.flows
         flow = flows.redeem(self.key, connector_type, state, code)
+        if behaviour.exchange_failure:
+            # The provider refused the code; the flow stays redeemable, as after any refusal.
+            raise ApiError(400, "invalid_grant", behaviour.exchange_failure)
         collection = collection or flow.collection
         if collection is None:
             raise validation_failed(
@@ -263,22 +305,46 @@ class Tenant:
 
 
 class Backend:
-    """Every tenant, created from the seed data the first time its key is seen."""
+    """Every tenant, created the first time its key is seen: from the seed data, or from the
+    imported state (`snapshot.py`) named by the key's `tenant_label`."""
 
     def __init__(self, seed_data: SeedData, shared: Shared, seed: int | None = None) -> None:
         self.seed_data = seed_data
         self.shared = shared
         self._seed = seed
         self._tenants: dict[str, Tenant] = {}
+        self._imported: dict[str, SeedData] = {}
 
     @property
     def tenant_count(self) -> int:
         return len(self._tenants)
 
+    def reset(self, imported: Mapping[str, SeedData] | None = None) -> None:
+        """Back to the fixtures, as at start-up: every tenant starts afresh (with the same ids
+        under a seed), OAuth flows and any imported state are forgotten. The clock keeps its
+        time. With `imported` (by tenant label), those tenants start from it instead."""
+        self._tenants.clear()
+        self._imported = dict(imported or {})
+        self.shared.flows.clear()
+
+    def tenants(self) -> dict[str, Tenant]:
+        """Every tenant by label. An imported tenant no key has reached yet is built for the
+        reading and not kept, so it reads as its key will find it."""
+        found = {tenant_label(key): tenant for key, tenant in self._tenants.items()}
+        for label, seed_data in self._imported.items():
+            if label not in found:
+                found[label] = self._new_tenant(label, seed_data)
+        return found
+
     def tenant(self, key: str) -> Tenant:
         tenant = self._tenants.get(key)
         if tenant is None:
-            ids = IdSource(seeded_random(self._seed, "tenant", key))
-            rng = seeded_random(self._seed, "tenant", key, "jobs")
-            tenant = self._tenants[key] = Tenant(key, self.seed_data, self.shared, ids, rng)
+            tenant = self._tenants[key] = self._new_tenant(key, self._imported.get(tenant_label(key)))
         return tenant
+
+    def _new_tenant(self, key: str, imported: SeedData | None) -> Tenant:
+        # An imported tenant has its own streams: its key's would replay the ids it holds.
+        scope = ("tenant", key) if imported is None else ("tenant", key, "imported")
+        ids = IdSource(seeded_random(self._seed, *scope))
+        rng = seeded_random(self._seed, *scope, "jobs")
+        return Tenant(key, self.seed_data if imported is None else imported, self.shared, ids, rng)

@@ -108,7 +108,7 @@ AnyValidator = Validator | DiscriminatedValidator
 def _field_errors(error: ValidationError, location: Location) -> list[FieldError]:
     """Split errors that name fields in their message (`required`, `additionalProperties`)
     into one error per field, each with that field's own path."""
-    if error.validator in ("oneOf", "anyOf") and error.context:
+    if error.validator in ("oneOf", "anyOf") and error.context and _required_sets(error.validator_value) is None:
         # "not valid under any of the given schemas" names no field; the closest branch does,
         # and a branch that only wanted another type (`null`) is not the one the client meant.
         branches = [e for e in error.context if e.validator != "type"] or error.context
@@ -123,9 +123,32 @@ def _field_errors(error: ValidationError, location: Location) -> list[FieldError
     return found
 
 
+def _required_sets(schemas: object) -> list[list[str]] | None:
+    """`[{"required": [a, b]}, {"required": [c]}]` as `[[a, b], [c]]`, or None for other shapes."""
+    if not isinstance(schemas, list) or not all(isinstance(s, dict) and set(s) == {"required"} for s in schemas):
+        return None
+    return [list(s["required"]) for s in schemas]
+
+
 def _leaf_errors(error: ValidationError, location: Location) -> list[FieldError]:
     parts = list(error.absolute_path)
     instance = error.instance
+    here = field_path(location, parts)
+    if error.validator == "not" and isinstance(instance, dict) and isinstance(error.validator_value, dict):
+        # `not: {anyOf: [{required: [a, b]}]}`: fields that exclude each other.
+        sets = _required_sets(error.validator_value.get("anyOf"))
+        clash = next((names for names in sets or [] if all(n in instance for n in names)), None)
+        if clash:
+            return [FieldError(location, here, f"cannot have both {' and '.join(clash)}: give one")]
+    if error.validator in ("oneOf", "anyOf") and isinstance(instance, dict):
+        # `oneOf: [{required: [a]}, {required: [b]}]`: a choice of fields.
+        sets = _required_sets(error.validator_value)
+        if sets:
+            choices = " or ".join("+".join(names) for names in sets)
+            given = [names for names in sets if all(n in instance for n in names)]
+            exactly = "exactly one of" if error.validator == "oneOf" else "at least one of"
+            found = f"; it has {', '.join('+'.join(g) for g in given)}" if given else ""
+            return [FieldError(location, here, f"needs {exactly} {choices}{found}")]
     secret = isinstance(error.schema, dict) and bool(error.schema.get("writeOnly"))
     if error.validator == "required" and isinstance(instance, dict):
         # jsonschema reports each missing property as its own error, named in the message.
@@ -135,15 +158,15 @@ def _leaf_errors(error: ValidationError, location: Location) -> list[FieldError]
         expected = error.schema.get("properties", {}).get(name, {}) if isinstance(error.schema, dict) else {}
         if "const" in expected:
             message += f" (as {json.dumps(expected['const'], ensure_ascii=False)})"
-        return [FieldError(location, _path(location, [*parts, name]), message)]
+        return [FieldError(location, field_path(location, [*parts, name]), message)]
     if error.validator == "additionalProperties" and isinstance(instance, dict) and isinstance(error.schema, dict):
         if secret:
             # A secret may have been sent as a key: name no key.
-            return [FieldError(location, _path(location, parts), "has fields that are not allowed (not shown)")]
+            return [FieldError(location, field_path(location, parts), "has fields that are not allowed (not shown)")]
         known = error.schema.get("properties", {})
         extra = [key for key in instance if key not in known]
-        return [FieldError(location, _path(location, [*parts, key]), "is not a known field here") for key in extra]
-    return [FieldError(location, _path(location, parts), _describe(error, secret))]
+        return [FieldError(location, field_path(location, [*parts, key]), "is not a known field here") for key in extra]
+    return [FieldError(location, field_path(location, parts), _describe(error, secret))]
 
 
 def _describe(error: ValidationError, secret: bool) -> str:
@@ -178,7 +201,7 @@ def _json(value: object) -> str:
     return text
 
 
-def _path(location: Location, parts: list[str | int]) -> str:
+def field_path(location: Location, parts: list[str | int]) -> str:
     """A body is addressed by JSON path (`$.config.repos[0]`), a parameter by its name."""
     if location != "body":
         return str(parts[0]) if parts else ""

@@ -1,0 +1,352 @@
+"""The request journal: what a client sent and what the fake did about it, kept so a person
+(or a test) can ask afterwards "did my retry happen?" or "which call got the 503?".
+
+A journal is read by people other than the client that sent the requests, so it keeps no
+secrets: credentials and tokens are masked before an entry is made, tenants are named by
+`tenant_label`, and bodies too large or not JSON are described rather than kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors_mock.clock import isoformat
+from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.json_text import parse_json
+
+MASK = "********"
+MAX_BODY_BYTES = 64 * 1024
+# Request bodies of the API nest a few levels; past this a body is kept as a description, so
+# reading the journal back as JSON never runs into Python's recursion limit.
+MAX_BODY_DEPTH = 100
+MAX_LIMIT = 1000
+# `since` is an entry id: more digits than this is no id the journal will reach.
+_MAX_SINCE_DIGITS = 18
+_QUOTE_LIMIT = 60
+
+# Compared with `_` and `-` removed, so `api_key`, `api-key` and `apiKey` are one name.
+_SECRET_NAMES = frozenset(
+    {
+        "code",
+        "password",
+        "secret",
+        "token",
+        "apikey",
+        "accesstoken",
+        "refreshtoken",
+        "secretaccesskey",
+        "securitytoken",
+        "apitoken",
+        "bottoken",
+    }
+)
+_SECRET_SUFFIXES = ("token", "secret", "password")
+# Everything below this key is masked, whatever its name: a connector type may add a field.
+_CREDENTIALS = "credentials"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _secret_name(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("_", "").replace("-", "")
+    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
+
+
+def _hides_all(key: object) -> bool:
+    return _secret_name(key) or (isinstance(key, str) and key.lower() == _CREDENTIALS)
+
+
+def mask_body(body: Any) -> Any:
+    """A copy of `body` with every secret replaced by `MASK`; the input is left as it was.
+
+    Below a secret key the shape is kept and only the leaves are masked, so the journal still
+    shows which fields were sent (`{"credentials": {"token": "********"}}`).
+    """
+    # Iterative, not recursive: any JSON value, however deep, is copied without a RecursionError.
+    root: list[Any] = [None]
+    pending: list[tuple[Any, list[Any] | dict[Any, Any], Any, bool]] = [(body, root, 0, False)]
+    while pending:
+        value, parent, slot, hidden = pending.pop()
+        if isinstance(value, dict):
+            copy: dict[Any, Any] = {}
+            parent[slot] = copy
+            for key, item in value.items():
+                copy[key] = None
+                pending.append((item, copy, key, hidden or _hides_all(key)))
+        elif isinstance(value, list):
+            items: list[Any] = [None] * len(value)
+            parent[slot] = items
+            pending.extend((item, items, index, hidden) for index, item in enumerate(value))
+        else:
+            parent[slot] = MASK if hidden else value
+    return root[0]
+
+
+def mask_query(query: Mapping[str, str]) -> dict[str, str]:
+    """Query parameters with secrets masked: `completeOAuth`'s `code` is, the OAuth `state`
+    is not, since it is no credential and is what ties a journal entry to its flow."""
+    return {name: MASK if _hides_all(name) else value for name, value in query.items()}
+
+
+def _nested_past(value: Any, depth: int) -> bool:
+    """Whether `value` nests deeper than `depth`, found without recursion."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            if level > depth:
+                return True
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None = None) -> Any:
+    """What the journal keeps of a request body: its JSON, masked, or a description of it.
+
+    JSON is recognised by content, read as the API reads it (`json_text`), not by its media
+    type: a client that sent JSON labelled `text/plain` is told 415, and the journal should
+    show it what it sent. `size` is the whole body's, when `raw` is only its start.
+    """
+    size = len(raw) if size is None else size
+    if not raw:
+        return None
+    if size > limit:
+        return f"<{size} bytes, not kept>"
+    try:
+        body = parse_json(raw)
+    except ApiError:
+        return f"<{len(raw)} bytes, not JSON>"
+    if _nested_past(body, MAX_BODY_DEPTH):
+        return f"<{len(raw)} bytes, not JSON>"
+    return mask_body(body)
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One contract request. `query` and `request_body` are masked before an entry is made."""
+
+    request_id: str
+    at: datetime
+    method: str
+    path: str
+    query: dict[str, str]
+    operation_id: str | None
+    tenant: str | None
+    scenario: str | None
+    fault: str | None
+    status: int | None
+    error_code: str | None
+    duration_ms: float
+    request_body: Any
+    # Given by `Journal.record`.
+    id: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "requestId": self.request_id,
+            "at": isoformat(self.at),
+            "method": self.method,
+            "path": self.path,
+            "query": dict(self.query),
+            "operationId": self.operation_id,
+            "tenant": self.tenant,
+            "scenario": self.scenario,
+            "fault": self.fault,
+            "status": self.status,
+            "errorCode": self.error_code,
+            "durationMs": round(self.duration_ms, 1),
+            "requestBody": self.request_body,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    """Which entries to return; every field left at its default matches every entry."""
+
+    operation: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: str | None = None
+    tenant: str | None = None
+    scenario: str | None = None
+    fault: bool | None = None
+    request_id: str | None = None
+    since: int = 0
+    limit: int = 100
+
+    def matches(self, entry: JournalEntry) -> bool:
+        return (
+            entry.id > self.since
+            and (self.operation is None or entry.operation_id == self.operation)
+            and (self.method is None or entry.method.upper() == self.method.upper())
+            and (self.path is None or entry.path.startswith(self.path))
+            and (self.status is None or _status_matches(self.status, entry.status))
+            and (self.tenant is None or entry.tenant == self.tenant)
+            and (self.scenario is None or entry.scenario == self.scenario)
+            and (self.fault is None or (entry.fault is not None) == self.fault)
+            and (self.request_id is None or entry.request_id == self.request_id)
+        )
+
+
+_STATUS_CODE = re.compile(r"[1-5][0-9][0-9]")
+_STATUS_CLASS = re.compile(r"[1-5]xx")
+
+
+def _status_matches(wanted: str, status: int | None) -> bool:
+    wanted = wanted.lower()
+    if wanted == "none":
+        return status is None
+    if status is None:
+        return False
+    if _STATUS_CLASS.fullmatch(wanted):
+        return str(status)[0] == wanted[0]
+    return str(status) == wanted
+
+
+def _quote(value: str) -> str:
+    shown = value if len(value) <= _QUOTE_LIMIT else value[:_QUOTE_LIMIT] + "..."
+    # As JSON, so a control character or a quote in the value cannot garble the message.
+    return json.dumps(shown)
+
+
+# Each parser returns the filter's value, or raises ValueError saying what was expected.
+def _text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty; leave the parameter out to match every entry")
+    return value
+
+
+def _method(value: str) -> str:
+    if not (value.isascii() and value.isalpha()):
+        raise ValueError(f"must be an HTTP method such as GET or POST, not {_quote(value)}")
+    return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/"):
+        # Every recorded path starts with `/`: without it the filter could only match nothing.
+        raise ValueError(f'must be the start of a path, beginning with "/", not {_quote(value)}')
+    return value
+
+
+def _status(value: str) -> str:
+    wanted = value.lower()
+    if wanted == "none" or _STATUS_CLASS.fullmatch(wanted) or _STATUS_CODE.fullmatch(wanted):
+        return wanted
+    raise ValueError(f'must be a status code such as "404", a class such as "4xx", or "none", not {_quote(value)}')
+
+
+def _fault(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f'must be "true" or "false", not {_quote(value)}')
+    return value.lower() == "true"
+
+
+def _since(value: str) -> int:
+    if not re.fullmatch(f"[0-9]{{1,{_MAX_SINCE_DIGITS}}}", value):
+        raise ValueError(f"must be an entry id: an integer of 0 or more, not {_quote(value)}")
+    return int(value)
+
+
+def _limit(value: str) -> int:
+    if not (re.fullmatch("[0-9]{1,4}", value) and 1 <= int(value) <= MAX_LIMIT):
+        raise ValueError(f"must be an integer from 1 to {MAX_LIMIT}, not {_quote(value)}")
+    return int(value)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "operation": _text,
+    "method": _method,
+    "path": _path,
+    "status": _status,
+    "tenant": _text,
+    "scenario": _text,
+    "fault": _fault,
+    "request_id": _text,
+    "since": _since,
+    "limit": _limit,
+}
+
+
+def journal_filter(params: Mapping[str, str]) -> JournalFilter:
+    """The filter a `GET /_mock/journal` query asks for; every refused parameter is named at
+    once in one 422, since a typo silently matching nothing would look like a missing request."""
+    errors: list[FieldError] = []
+    fields: dict[str, Any] = {}
+    for name, value in params.items():
+        parser = _PARSERS.get(name)
+        if parser is None:
+            # The value is not quoted: an unknown parameter may well be a token sent by mistake.
+            known = ", ".join(sorted(_PARSERS))
+            errors.append(FieldError("query", name, f"is not a journal filter (known: {known})"))
+            continue
+        try:
+            # An empty value is refused by every filter, not only the text ones.
+            fields[name] = parser(_text(value))
+        except ValueError as refused:
+            errors.append(FieldError("query", name, str(refused)))
+    if errors:
+        raise validation_failed("Journal query refused", errors)
+    return JournalFilter(**fields)
+
+
+class Journal:
+    """The last `capacity` contract requests, oldest first.
+
+    Ids count up from 1 for the life of the journal, through `clear` too, so a client that
+    polls with `since` never sees an id twice or misses an entry because of a clear.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        if capacity < 1:
+            raise ValueError(f"a journal's capacity must be at least 1, not {capacity}")
+        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._last_id = 0
+
+    def record(self, entry: JournalEntry) -> JournalEntry:
+        """Keep `entry` under the next id (whatever id it came with)."""
+        self._last_id += 1
+        entry.id = self._last_id
+        self._entries.append(entry)
+        return entry
+
+    def entries(self, query: JournalFilter = JournalFilter()) -> list[JournalEntry]:
+        """Matching entries, oldest first. With `since`, the first `limit` after it, so a client
+        polling with the last id it saw pages forward and misses nothing; without, the newest
+        `limit`."""
+        if query.since:
+            found = []
+            for entry in self._entries:
+                if entry.id > query.since and query.matches(entry):
+                    found.append(entry)
+                    if len(found) >= query.limit:
+                        break
+            return found
+        newest: list[JournalEntry] = []
+        for entry in reversed(self._entries):
+            if len(newest) >= query.limit:
+                break
+            if query.matches(entry):
+                newest.append(entry)
+        newest.reverse()
+        return newest
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def last_id(self) -> int:
+        """The id of the latest entry ever recorded (0 before the first), kept through `clear`,
+        so a client can take it as its `since` and then see only what comes after."""
+        return self._last_id

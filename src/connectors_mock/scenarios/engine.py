@@ -1,0 +1,322 @@
+"""Which scenario applies to a request, and what it does there. Plain Python, no HTTP: the
+middleware (`middleware.py`) asks `ScenarioLibrary.view_for` and `decide`, then acts.
+
+A request sees one view: the scenario its `X-Mock-Scenario` header names, else the one its
+tenant is bound to, else every scenario active server-wide, later loads winning. Calls and
+random draws are counted per rule *and tenant*, so two test workers with two API keys never
+shift each other's faults, and a seeded run repeats whatever else is going on.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from connectors_mock.clock import VirtualClock
+from connectors_mock.ids import seeded_random
+from connectors_mock.jobs import SyncRequest, SyncScript, default_script
+from connectors_mock.oauth import DEFAULT_BEHAVIOUR, OAuthBehaviour
+from connectors_mock.scenarios.model import FaultRule, RateLimit, RequestMatch, Scenario, SyncRule
+
+
+@dataclass(frozen=True)
+class Loaded:
+    scenario: Scenario
+    # Fault windows count from here.
+    loaded_at: datetime
+    # Loading a scenario again restarts its counters: they are keyed by this too.
+    generation: int
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+@dataclass(frozen=True)
+class View:
+    """The rules one request sees, in precedence order: the latest-loaded scenario first."""
+
+    scenarios: tuple[Loaded, ...] = ()
+    faults: tuple[tuple[Loaded, FaultRule], ...] = ()
+    syncs: tuple[SyncRule, ...] = ()
+    rate_limit: tuple[Loaded, RateLimit] | None = None
+    oauth: OAuthBehaviour = DEFAULT_BEHAVIOUR
+
+    @property
+    def label(self) -> str | None:
+        return ",".join(loaded.name for loaded in self.scenarios) or None
+
+    def script(self, request: SyncRequest, rng: random.Random) -> SyncScript:
+        """How a job triggered under this view unfolds: the first matching sync rule's script."""
+        rule = next((rule for rule in self.syncs if rule.matches(request)), None)
+        return rule.script(request, rng) if rule else default_script(request, rng)
+
+
+EMPTY_VIEW = View()
+
+
+def build_view(loaded: list[Loaded]) -> View:
+    """One view of scenarios given oldest first."""
+    latest_first = loaded[::-1]
+    oauth = DEFAULT_BEHAVIOUR
+    for item in loaded:
+        settings = item.scenario.oauth
+        oauth = OAuthBehaviour(
+            consent=settings.consent or oauth.consent,
+            exchange_failure=settings.exchange_failure or oauth.exchange_failure,
+            state_lifetime=settings.state_lifetime or oauth.state_lifetime,
+        )
+    return View(
+        scenarios=tuple(latest_first),
+        faults=tuple((item, rule) for item in latest_first for rule in item.scenario.faults),
+        syncs=tuple(rule for item in latest_first for rule in item.scenario.syncs),
+        rate_limit=next(((item, item.scenario.rate_limit) for item in latest_first if item.scenario.rate_limit), None),
+        oauth=oauth,
+    )
+
+
+class UnknownScenario(LookupError):
+    def __init__(self, name: str, loaded: list[str]) -> None:
+        known = ", ".join(loaded) or "none"
+        super().__init__(f'no scenario named "{name}" is loaded (loaded: {known})')
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    method: str
+    path: str
+    operation_id: str | None
+    # The contract's path template (`/v1/connectors/{id}`), when the path is one of its.
+    template: str | None
+    # The tenant key (`auth.tenant_key`): the API key, and "\n" and the team if one is named.
+    tenant: str | None
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    latency_ms: float = 0.0
+    latency_rule: FaultRule | None = None
+    outcome: FaultRule | None = None
+
+    @property
+    def label(self) -> str | None:
+        parts = []
+        if self.latency_rule is not None:
+            parts.append(f"latency {self.latency_ms:.0f} ms ({self.latency_rule.name})")
+        if self.outcome is not None:
+            parts.append(f"{self.outcome.outcome_label()} ({self.outcome.name})")
+        return ", ".join(parts) or None
+
+
+NO_FAULT = Decision()
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    limit: int
+    remaining: int
+    resets_at: datetime
+    # Seconds until the window resets, when this request is over the limit.
+    retry_after: int | None
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.resets_at.timestamp())),
+        }
+
+
+@dataclass
+class _Counter:
+    calls: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class ScenarioLibrary:
+    """The loaded scenarios, which are active server-wide, which tenant is bound to which, and
+    the counters their rules keep."""
+
+    def __init__(self, clock: VirtualClock, seed: int | None = None) -> None:
+        self._clock = clock
+        self._seed = seed
+        self._loaded: dict[str, Loaded] = {}
+        self._active: list[str] = []
+        self._bindings: dict[str, str] = {}
+        self._generation = 0
+        self._active_view = EMPTY_VIEW
+        self._views: dict[str, View] = {}
+        self._counters: dict[tuple[str, int, int, str], _Counter] = {}
+        self._windows: dict[tuple[str, int, str], tuple[datetime, int]] = {}
+
+    # What is loaded -------------------------------------------------------------------------
+
+    def load(self, scenario: Scenario, *, activate: bool, apply_clock: bool = True) -> Loaded:
+        """Add a scenario, replacing one of the same name (its counters restart). Activating it
+        server-wide also applies its clock settings, unless the caller has already."""
+        self._generation += 1
+        loaded = Loaded(scenario, self._clock.now(), self._generation)
+        self._loaded[scenario.name] = loaded
+        if scenario.name in self._active:
+            self._active.remove(scenario.name)
+        if activate:
+            self._active.append(scenario.name)
+            if apply_clock and (scenario.clock_mode or scenario.clock_speed):
+                mode = scenario.clock_mode or self._clock.mode
+                self._clock.set_pace(mode, scenario.clock_speed or (1.0 if mode == "manual" else self._clock.speed))
+        self._changed()
+        return loaded
+
+    def remove(self, name: str) -> Loaded:
+        loaded = self._get(name)
+        del self._loaded[name]
+        if name in self._active:
+            self._active.remove(name)
+        self._bindings = {tenant: bound for tenant, bound in self._bindings.items() if bound != name}
+        self._changed()
+        return loaded
+
+    def clear(self) -> None:
+        self._loaded.clear()
+        self._active.clear()
+        self._bindings.clear()
+        self._changed()
+
+    def loaded(self) -> list[Loaded]:
+        return list(self._loaded.values())
+
+    def is_active(self, name: str) -> bool:
+        return name in self._active
+
+    def get(self, name: str) -> Loaded:
+        return self._get(name)
+
+    def bind(self, tenant: str, name: str) -> Loaded:
+        loaded = self._get(name)
+        self._bindings[tenant] = name
+        return loaded
+
+    def unbind(self, tenant: str) -> None:
+        self._bindings.pop(tenant, None)
+
+    def binding(self, tenant: str) -> str | None:
+        return self._bindings.get(tenant)
+
+    def bound_tenants(self, name: str) -> int:
+        return sum(1 for bound in self._bindings.values() if bound == name)
+
+    def reset_counters(self) -> None:
+        """Calls, draws and rate windows start again (`POST /_mock/reset`)."""
+        self._counters.clear()
+        self._windows.clear()
+
+    # What applies to a request --------------------------------------------------------------
+
+    def view_for(self, tenant: str | None, selected: str | None = None) -> View:
+        """The header's scenario, else the tenant's binding, else the server-wide ones."""
+        name = selected or (self._bindings.get(tenant) if tenant is not None else None)
+        if name is None:
+            return self._active_view
+        view = self._views.get(name)
+        if view is None:
+            view = self._views[name] = build_view([self._get(name)])
+        return view
+
+    def decide(self, view: View, request: RequestFacts) -> Decision:
+        """The latency and the outcome for one request: the first matching rule with each."""
+        if not view.faults:
+            return NO_FAULT
+        now = self._clock.now()
+        latency_rule: FaultRule | None = None
+        latency = 0.0
+        outcome: FaultRule | None = None
+        for loaded, rule in view.faults:
+            if not _matches(rule.match, request):
+                continue
+            # Every matching rule counts and draws, taken or not, so one rule's "3rd call"
+            # does not move when another rule is added.
+            counter = self._counter(loaded, rule, request.tenant)
+            counter.calls += 1
+            hit = self._hits(loaded, rule, counter, now)
+            draw = counter.rng.uniform(*rule.latency_ms) if rule.latency_ms else 0.0
+            if not hit:
+                continue
+            if rule.latency_ms and latency_rule is None:
+                latency_rule, latency = rule, draw
+            if rule.has_outcome and outcome is None:
+                outcome = rule
+        return Decision(latency, latency_rule, outcome)
+
+    def take(self, view: View, tenant: str) -> RateWindow | None:
+        """Count one request against the tenant's rate limit, if the view has one."""
+        if view.rate_limit is None:
+            return None
+        loaded, limit = view.rate_limit
+        now = self._clock.now()
+        key = (loaded.name, loaded.generation, tenant)
+        started, used = self._windows.get(key, (now, 0))
+        length = timedelta(seconds=limit.window_seconds)
+        if now >= started + length:
+            started, used = now, 0
+        resets_at = started + length
+        if used >= limit.limit:
+            retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
+            return RateWindow(limit.limit, 0, resets_at, retry_after)
+        self._windows[key] = (started, used + 1)
+        return RateWindow(limit.limit, limit.limit - used - 1, resets_at, None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _get(self, name: str) -> Loaded:
+        try:
+            return self._loaded[name]
+        except KeyError:
+            raise UnknownScenario(name, list(self._loaded)) from None
+
+    def _changed(self) -> None:
+        self._active_view = build_view([self._loaded[name] for name in self._active])
+        self._views.clear()
+
+    def _counter(self, loaded: Loaded, rule: FaultRule, tenant: str | None) -> _Counter:
+        key = (loaded.name, loaded.generation, rule.index, tenant or "")
+        counter = self._counters.get(key)
+        if counter is None:
+            seed = self._seed if self._seed is not None else loaded.scenario.seed
+            rng = seeded_random(seed, "fault", loaded.name, str(rule.index), tenant or "")
+            counter = self._counters[key] = _Counter(rng=rng)
+        return counter
+
+    @staticmethod
+    def _hits(loaded: Loaded, rule: FaultRule, counter: _Counter, now: datetime) -> bool:
+        when = rule.when
+        # Drawn first and always: one draw per matching call keeps a seeded stream in step.
+        chance = counter.rng.random() if when.probability is not None else 0.0
+        if when.calls is not None and counter.calls not in when.calls:
+            return False
+        if when.every is not None and counter.calls % when.every:
+            return False
+        if when.window_from is not None or when.window_until is not None:
+            since = (now - loaded.loaded_at).total_seconds()
+            if since < (when.window_from or 0) or (when.window_until is not None and since >= when.window_until):
+                return False
+        return when.probability is None or chance < when.probability
+
+
+def _matches(match: RequestMatch, request: RequestFacts) -> bool:
+    if match.operations is not None and request.operation_id not in match.operations:
+        return False
+    if match.method is not None and match.method != request.method:
+        return False
+    if match.path is not None and match.path != request.template:
+        return False
+    if match.tenant is not None or match.team is not None:
+        token, _, team = (request.tenant or "").partition("\n")
+        if request.tenant is None or (match.tenant is not None and match.tenant != token):
+            return False
+        if match.team is not None and match.team != team:
+            return False
+    return all(request.headers.get(name) == value for name, value in match.headers)

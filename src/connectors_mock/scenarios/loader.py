@@ -1,0 +1,201 @@
+"""Reading scenario files: YAML (or JSON, which YAML reads too), checked against the shipped
+JSON Schema and against the contract, with every problem reported by file, line and path.
+
+`check-scenario`, `serve --scenario` and `POST /_mock/scenarios` all read through here, so a
+file that one accepts the others accept, and their errors read the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources as package_resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from referencing import Registry
+
+from connectors_mock.errors import FieldError
+from connectors_mock.scenarios.model import Scenario, scenario_from_document
+from connectors_mock.spec import Spec
+from connectors_mock.validators import Validator, field_path
+
+# Enough for any scenario a person writes; a bigger body is a mistake, not a scenario.
+MAX_SCENARIO_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (file, line, JSON path) and what was expected."""
+
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "line": self.line, "path": self.path, "message": self.message}
+
+
+class ScenarioError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+def schema_document() -> dict[str, Any]:
+    text = package_resources.files("connectors_mock.scenarios").joinpath("scenario.schema.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@cache
+def _schema_validator() -> Validator:
+    return Validator(Registry(), schema_document(), "body")
+
+
+def load_file(path: Path, spec: Spec) -> Scenario:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), None, "$", f"cannot be read: {exc.strerror}")]) from None
+    return load_text(data, str(path), spec)
+
+
+def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
+    """A scenario from YAML or JSON text, or `ScenarioError` listing everything wrong with it."""
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError([Problem(source, None, "$", f"is {len(data)} bytes; at most {MAX_SCENARIO_BYTES}")])
+    try:
+        text = data.decode("utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem(source, None, "$", "is not UTF-8 text")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem(source, line, "$", f"is not valid YAML: {reason}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, "$", "is nested too deeply")]) from None
+    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+        # A few nested aliases expand to billions of values: a scenario is small, write it out.
+        raise ScenarioError([Problem(source, None, "$", "uses YAML aliases (*name); write the values out")])
+    lines = _lines(node) if node is not None else {}
+    problems = [Problem(source, line, path, message) for path, line, message in _duplicate_keys(node)]
+    if not isinstance(document, dict):
+        problems.append(Problem(source, 1, "$", "must be a mapping with at least a name (name: my-scenario)"))
+        raise ScenarioError(problems)
+    # YAML reads an unquoted 2024-01-01 as a date; a scenario is JSON, and is kept as such.
+    document = _plain(document)
+    errors = _schema_validator().errors(document)
+    if not errors:
+        errors = list(_contract_errors(document, spec))
+    problems += [Problem(source, _line_of(lines, e.path), e.path, e.message) for e in errors]
+    if problems:
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.path)))
+    return scenario_from_document(document, source)
+
+
+def load_files(paths: Iterable[Path], spec: Spec) -> list[Scenario]:
+    """Every file, or one `ScenarioError` with the problems of all of them."""
+    scenarios, problems = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_file(path, spec))
+        except ScenarioError as error:
+            problems += error.problems
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def _plain(document: Any) -> Any:
+    """YAML gives dates for unquoted timestamps; JSON Schema speaks JSON."""
+    return json.loads(json.dumps(document, default=str))
+
+
+def _contract_errors(document: Mapping[str, Any], spec: Spec) -> Iterable[FieldError]:
+    """What the schema cannot know: the contract's paths, and rules that contradict themselves."""
+    clock = document.get("clock", {})
+    if clock.get("mode") == "manual" and "speed" in clock:
+        yield FieldError("body", "$.clock.speed", "applies to a real clock; a manual clock moves only when advanced")
+    templates = {(op.method.upper(), op.path) for op in spec.operations.values()}
+    paths = sorted({path for _, path in templates})
+    for i, rule in enumerate(document.get("faults", [])):
+        match = rule.get("match", {})
+        if "path" in match:
+            if match["path"] not in paths:
+                yield FieldError(
+                    "body", f"$.faults[{i}].match.path", f"is not a path of the contract (one of: {', '.join(paths)})"
+                )
+            elif "method" in match and (match["method"], match["path"]) not in templates:
+                methods = sorted(m for m, p in templates if p == match["path"])
+                yield FieldError(
+                    "body",
+                    f"$.faults[{i}].match.method",
+                    f"{match['method']} is not an operation of {match['path']} (it has {', '.join(methods)})",
+                )
+        latency = rule.get("latency", {})
+        if latency.get("min_ms", 0) > latency.get("max_ms", float("inf")):
+            yield FieldError("body", f"$.faults[{i}].latency", "min_ms is greater than max_ms")
+        window = rule.get("when", {}).get("window", {})
+        if "from" in window and "until" in window and window["from"] >= window["until"]:
+            yield FieldError("body", f"$.faults[{i}].when.window", "from must be earlier than until")
+    for i, rule in enumerate(document.get("syncs", [])):
+        after = rule.get("fail", {}).get("after_documents")
+        if after is not None and "total" in rule and after > rule["total"]:
+            yield FieldError(
+                "body", f"$.syncs[{i}].fail.after_documents", f"{after} is more than the job's total of {rule['total']}"
+            )
+
+
+def _lines(node: yaml.Node, parts: tuple[str | int, ...] = ()) -> dict[str, int]:
+    """Each JSON path in the document, and the line it starts on (1-based)."""
+    lines = {field_path("body", list(parts)): node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[field_path("body", [*parts, str(key.value)])] = key.start_mark.line + 1
+            lines.update({k: v for k, v in _lines(value, (*parts, str(key.value))).items() if k not in lines})
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_lines(item, (*parts, index)))
+    return lines
+
+
+def _line_of(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of `path`, or of its nearest ancestor (a missing field is reported where its
+    parent is)."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return lines.get("$")
+
+
+def _duplicate_keys(node: yaml.Node | None, parts: tuple[str | int, ...] = ()) -> Iterable[tuple[str, int, str]]:
+    """YAML keeps the last of two equal keys without a word; a scenario author wants to know."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                yield (
+                    field_path("body", [*parts, name]),
+                    key.start_mark.line + 1,
+                    "is given twice; the second would win",
+                )
+            seen.add(name)
+            yield from _duplicate_keys(value, (*parts, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*parts, index))

@@ -1,0 +1,296 @@
+"""The ASGI middleware that carries out scenarios on API requests (rate limits, latency,
+errors, dropped connections, broken bodies) and writes every API request to the journal.
+
+It sits inside CORS, so a browser can read an injected error, and outside the routes, so a
+fault strikes before the request is read, as a failing network or gateway would. `/_mock`
+requests pass untouched and unrecorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connectors_mock.auth import tenant_key, tenant_label
+from connectors_mock.clock import Clock
+from connectors_mock.errors import ApiError
+from connectors_mock.journal import Journal, JournalEntry, body_for_journal, mask_query
+from connectors_mock.responses import Envelope, to_json_bytes
+from connectors_mock.scenarios.engine import (
+    NO_FAULT,
+    Decision,
+    RateWindow,
+    RequestFacts,
+    ScenarioLibrary,
+    UnknownScenario,
+    View,
+)
+from connectors_mock.scenarios.model import ErrorReply, FaultRule
+from connectors_mock.server import connection
+from connectors_mock.spec import Spec
+
+# Where the endpoint finds the view its request was served under (sync scripts, OAuth).
+VIEW_SCOPE_KEY = "connectors_mock.scenario_view"
+SCENARIO_HEADER = "x-mock-scenario"
+# The journal keeps this much of a request body; an error response is read this far for its code.
+BODY_KEPT = 64 * 1024
+
+
+class OperationRouter:
+    """Path and method to `operationId` and path template, as the contract has them."""
+
+    def __init__(self, spec: Spec) -> None:
+        operations = sorted(spec.operations.values(), key=lambda op: op.path.count("{"))
+        self._routes = [(compile_path(op.path)[0], op.method.upper(), op.operation_id, op.path) for op in operations]
+
+    def match(self, method: str, path: str) -> tuple[str | None, str | None]:
+        method = "GET" if method == "HEAD" else method
+        template = None
+        for regex, op_method, operation_id, op_path in self._routes:
+            if regex.match(path):
+                if op_method == method:
+                    return operation_id, op_path
+                template = template or op_path
+        return None, template
+
+
+@dataclass
+class _Exchange:
+    """What the journal needs from one request, gathered while it is served."""
+
+    body: bytearray
+    # The whole body's size; `body` keeps only its start.
+    body_size: int = 0
+    status: int | None = None
+    error_body: bytearray | None = None
+
+
+class ScenarioMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        library: ScenarioLibrary,
+        journal: Journal,
+        envelope: Envelope,
+        clock: Clock,
+        router: OperationRouter,
+        api_keys: frozenset[str] | None,
+    ) -> None:
+        self.app = app
+        self.library = library
+        self.journal = journal
+        self.envelope = envelope
+        self.clock = clock
+        self.router = router
+        self.api_keys = api_keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_mock/") or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        at = self.clock.now()
+        request = Request(scope)
+        headers = request.headers
+        try:
+            tenant: str | None = tenant_key(headers, self.api_keys)
+        except ApiError:
+            tenant = None  # the endpoint answers 401; no tenant's limits or faults apply
+        operation_id, template = self.router.match(scope["method"], scope["path"])
+        exchange = _Exchange(bytearray())
+        view: View | None = None
+        decision = NO_FAULT
+        try:
+            view = self.library.view_for(tenant, headers.get(SCENARIO_HEADER))
+            scope[VIEW_SCOPE_KEY] = view
+            rate = self.library.take(view, tenant) if tenant is not None else None
+            facts = RequestFacts(scope["method"], scope["path"], operation_id, template, tenant, headers)
+            receiving, sending = _recording(receive, exchange), _recording_send(send, exchange)
+            await self._serve(scope, receiving, sending, view=view, rate=rate, facts=facts)
+        except UnknownScenario as unknown:
+            error = ApiError(400, "invalid_parameter", f"X-Mock-Scenario: {unknown}")
+            await self.envelope.error(request, error)(scope, receive, _recording_send(send, exchange))
+        except _Faulted as faulted:
+            decision = faulted.decision
+        entry = JournalEntry(
+            request_id=self.envelope.request_id(request),
+            at=at,
+            method=scope["method"],
+            path=scope["path"],
+            query=mask_query(request.query_params) if scope["query_string"] else {},
+            operation_id=operation_id,
+            tenant=tenant_label(tenant) if tenant is not None else None,
+            scenario=view.label if view else None,
+            fault=decision.label,
+            status=exchange.status,
+            error_code=_error_code(exchange.error_body),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_body=body_for_journal(bytes(exchange.body), BODY_KEPT, exchange.body_size),
+        )
+        self.journal.record(entry)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, *, view: View, rate: RateWindow | None, facts: RequestFacts
+    ) -> None:
+        extra = rate.headers() if rate else {}
+        send = _with_headers(send, extra)
+        request = Request(scope)
+        if rate is not None and rate.retry_after is not None:
+            limit = view.rate_limit[1] if view.rate_limit else None
+            window = f" per {limit.window_seconds:g} s" if limit else ""
+            error = ApiError(
+                429,
+                "rate_limit_exceeded",
+                f"Rate limit of {rate.limit} requests{window} exceeded; retry after {rate.retry_after} seconds",
+                retry_after=rate.retry_after,
+            )
+            await self.envelope.error(request, error)(scope, receive, send)
+            return
+        decision = self.library.decide(view, facts)
+        if decision.latency_ms:
+            await asyncio.sleep(decision.latency_ms / 1000)
+        outcome = decision.outcome
+        if outcome is None:
+            await self.app(scope, receive, send)
+            if decision.latency_rule is not None:
+                raise _Faulted(decision)
+            return
+        if outcome.error is not None:
+            await _error_response(self.envelope, request, outcome.error)(scope, receive, send)
+        elif outcome.drop is not None:
+            await _drop(scope, receive, outcome)
+        else:
+            await _broken_body(self.app, scope, receive, send, outcome)
+        raise _Faulted(decision)
+
+
+class _Faulted(Exception):
+    """Raised once a fault has been carried out, so the journal can say which."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+
+
+def _error_response(envelope: Envelope, request: Request, reply: ErrorReply) -> Response:
+    if reply.has_body:
+        # The scenario's body as written, but still with the request id the journal records.
+        headers = {**dict(reply.headers), "X-Request-ID": envelope.request_id(request)}
+        return Response(to_json_bytes(reply.body), reply.status, headers, media_type="application/json")
+    error = ApiError(
+        reply.status, reply.code, reply.message, headers=dict(reply.headers), retry_after=reply.retry_after
+    )
+    return envelope.error(request, error)
+
+
+async def _drop(scope: Scope, receive: Receive, rule: FaultRule) -> None:
+    conn = connection(scope)
+    if conn is None:
+        raise ConnectionAbortedError(
+            f"scenario rule {rule.name} dropped the connection; serve with connectors_mock.server to see it "
+            f"as a closed socket"
+        )
+    conn.reset() if rule.drop == "reset" else conn.close()
+    await _until_disconnect(receive)
+
+
+async def _broken_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send, rule: FaultRule) -> None:
+    """Serve the request, then send its response with the body cut: short of its promised
+    length before the connection closes (`truncated`), or cut to invalid JSON (`malformed`)."""
+    messages: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    if not body:
+        # Nothing to break (a 204): the response goes as it is.
+        await send(start)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    cut = body[: len(body) // 2]
+    if rule.body == "malformed":
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(cut)).encode())]})
+        await send({"type": "http.response.body", "body": cut})
+        return
+    conn = connection(scope)
+    await send(start)
+    await send({"type": "http.response.body", "body": cut, "more_body": True})
+    if conn is None:
+        raise ConnectionAbortedError(f"scenario rule {rule.name} cut the response body short")
+    conn.close()
+    await _until_disconnect(receive)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    """Wait for the server to notice the closed connection, so it neither answers in our
+    place nor logs a response that never started."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _with_headers(send: Send, extra: Mapping[str, str]) -> Send:
+    if not extra:
+        return send
+    encoded = [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+        await send(message)
+
+    return sending
+
+
+def _recording(receive: Receive, exchange: _Exchange) -> Receive:
+    async def receiving() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            exchange.body_size += len(chunk)
+            if len(exchange.body) <= BODY_KEPT:
+                exchange.body += chunk
+        return message
+
+    return receiving
+
+
+def _recording_send(send: Send, exchange: _Exchange) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            exchange.status = message["status"]
+            if exchange.status >= 400:
+                exchange.error_body = bytearray()
+        elif (
+            message["type"] == "http.response.body"
+            and exchange.error_body is not None
+            # Only as far as its code: an error body is small, a gateway's need not be.
+            and len(exchange.error_body) <= BODY_KEPT
+        ):
+            exchange.error_body += message.get("body", b"")
+        await send(message)
+
+    return sending
+
+
+def _error_code(body: bytearray | None) -> str | None:
+    if not body:
+        return None
+    try:
+        document: Any = json.loads(body)
+        code = document["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return code if isinstance(code, str) else None

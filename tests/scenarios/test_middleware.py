@@ -1,0 +1,187 @@
+"""Scenarios as a client meets them over HTTP: injected errors, rate-limit headers and 429s,
+per-request and per-tenant selection, and (on a real socket) dropped connections, cut bodies
+and latency."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+from connectors_mock.app import Settings, build_app
+from connectors_mock.server import running
+from connectors_mock.spec import Spec
+from tests.conftest import ClientFactory
+from tests.scenarios.conftest import Load
+
+CONNECTOR = "/v1/connectors/conn_abc123"
+
+
+def test_an_injected_error_is_the_error_envelope_with_its_code_and_retry_after(
+    make_client: ClientFactory, load: Load
+) -> None:
+    client = make_client(scenarios=(load("name: down\nfaults:\n  - error: {status: 503, retry_after: 7}\n"),))
+    response = client.get(CONNECTOR)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    error = response.json()["error"]
+    assert error["code"] == "service_unavailable"
+    assert "temporarily unavailable" in error["message"]
+    # /_mock is never faulted: the way out of a scenario must stay open.
+    assert client.get("/_mock/clock").status_code == 200
+
+
+def test_a_custom_body_is_sent_as_written(make_client: ClientFactory, load: Load) -> None:
+    scenario = load(
+        "name: gw\nfaults:\n  - match: {operation: listConnectors}\n"
+        "    error: {status: 502, body: {message: Bad Gateway}, headers: {Server: nginx}}\n"
+    )
+    client = make_client(scenarios=(scenario,))
+    client.event_hooks = {"response": []}  # a gateway's body is not the contract's
+    response = client.get("/v1/connectors")
+    assert (response.status_code, response.json(), response.headers["server"]) == (
+        502,
+        {"message": "Bad Gateway"},
+        "nginx",
+    )
+    assert client.get(CONNECTOR).status_code == 200
+
+
+def test_every_response_carries_the_rate_limit_and_the_one_over_it_is_a_429(
+    make_client: ClientFactory, load: Load
+) -> None:
+    client = make_client(scenarios=(load("name: tight\nrate_limit: {limit: 2, window_seconds: 30}\n"),))
+    first, missing = client.get(CONNECTOR), client.get("/v1/connectors/conn_nope")
+    assert (first.headers["x-ratelimit-limit"], first.headers["x-ratelimit-remaining"]) == ("2", "1")
+    assert missing.status_code == 404
+    assert missing.headers["x-ratelimit-remaining"] == "0", "errors count and carry the headers too"
+    over = client.get(CONNECTOR)
+    assert over.status_code == 429
+    assert over.headers["retry-after"] == "30"
+    assert over.json()["error"]["retryAfter"] == 30
+    assert over.json()["error"]["code"] == "rate_limit_exceeded"
+    assert over.headers["x-ratelimit-reset"] == first.headers["x-ratelimit-reset"]
+    client.post("/_mock/clock/advance", json={"seconds": 30})
+    assert client.get(CONNECTOR).status_code == 200
+
+
+def test_the_header_selects_a_loaded_scenario_for_one_request(make_client: ClientFactory, load: Load) -> None:
+    client = make_client()
+    loaded = client.post("/_mock/scenarios", content="name: teapot\nfaults:\n  - error: {status: 500}\n")
+    assert loaded.status_code == 201
+    assert loaded.json()["data"]["active"] is False
+    assert client.get(CONNECTOR).status_code == 200
+    assert client.get(CONNECTOR, headers={"X-Mock-Scenario": "teapot"}).status_code == 500
+    unknown = client.get(CONNECTOR, headers={"X-Mock-Scenario": "nope"})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["message"] == (
+        'X-Mock-Scenario: no scenario named "nope" is loaded (loaded: teapot)'
+    )
+
+
+def test_two_tenants_bound_to_two_scenarios_never_see_each_others_faults(make_client: ClientFactory) -> None:
+    worker_a = make_client("key-a")
+    worker_b = TestClient(worker_a.app, headers={"Authorization": "Bearer key-b"})
+    for body in ("name: fails\nfaults:\n  - error: {status: 500}\n", "name: limited\nrate_limit: {limit: 1}\n"):
+        assert worker_a.post("/_mock/scenarios", content=body).status_code == 201
+    assert worker_a.put("/_mock/binding", json={"scenario": "fails"}).json()["data"]["scenario"] == "fails"
+    assert worker_b.put("/_mock/binding", json={"scenario": "limited"}).status_code == 200
+    assert worker_a.get(CONNECTOR).status_code == 500
+    assert worker_b.get(CONNECTOR).status_code == 200
+    assert worker_b.get(CONNECTOR).status_code == 429
+    assert worker_a.get(CONNECTOR).status_code == 500, "b's rate limit is not a's"
+    assert worker_a.delete("/_mock/binding").status_code == 204
+    assert worker_a.get(CONNECTOR).status_code == 200
+
+
+def test_a_scenario_scripts_the_sync_jobs_its_tenant_triggers(make_client: ClientFactory, load: Load) -> None:
+    scenario = load("name: broken\nsyncs:\n  - total: 100\n    fail: {at: 0.5, code: source_unavailable}\n")
+    client = make_client(scenarios=(scenario,))
+    job = client.post(f"{CONNECTOR}/sync").json()["data"]
+    client.post("/_mock/clock/advance", json={"seconds": 60})
+    ended = client.get(f"{CONNECTOR}/sync/{job['jobId']}").json()["data"]
+    assert (ended["status"], ended["progress"]["collected"], ended["error"]["code"]) == (
+        "failed",
+        50,
+        "source_unavailable",
+    )
+    connector = client.get(CONNECTOR).json()["data"]
+    assert (connector["status"], connector["lastError"]["code"]) == ("error", "source_unavailable")
+
+
+def test_the_journal_names_the_fault_and_masks_credentials(make_client: ClientFactory, load: Load) -> None:
+    scenario = load(
+        "name: second\nfaults:\n  - match: {operation: createConnector}\n    when: {calls: [2]}\n"
+        "    error: {status: 503}\n"
+    )
+    client = make_client(scenarios=(scenario,))
+    body = {
+        "name": "Docs",
+        "type": "s3",
+        "collection": "col_abc123",
+        "config": {"bucket": "docs", "region": "us-east-1"},
+        "credentials": {"accessKeyId": "AKIASECRET", "secretAccessKey": "very-secret"},
+    }
+    assert client.post("/v1/connectors", json=body).status_code == 201
+    assert client.post("/v1/connectors", json={**body, "name": "Docs 2"}).status_code == 503
+    page = client.get("/_mock/journal", params={"operation": "createConnector"}).json()["data"]
+    assert "SECRET" not in json.dumps(page)
+    assert "very-secret" not in json.dumps(page)
+    assert "key-a" not in json.dumps(page), "the API key is a secret too"
+    first, second = page["entries"]
+    assert first["requestBody"]["credentials"] == {"accessKeyId": "********", "secretAccessKey": "********"}
+    assert (first["status"], first["fault"]) == (201, None)
+    assert (second["status"], second["errorCode"], second["scenario"]) == (503, "service_unavailable", "second")
+    assert second["fault"] == "error 503 (second#0)"
+    faulted = client.get("/_mock/journal", params={"fault": "true"}).json()["data"]["entries"]
+    assert [entry["id"] for entry in faulted] == [second["id"]]
+
+
+@pytest.fixture
+def served(spec: Spec, load: Load) -> Iterator[str]:
+    scenario = load("""
+name: sockets
+faults:
+  - match: {operation: getConnector}
+    when: {calls: [1]}
+    drop: close
+  - match: {operation: getConnector}
+    when: {calls: [2]}
+    drop: reset
+  - match: {operation: getConnector}
+    when: {calls: [3]}
+    body: truncated
+  - match: {operation: getConnector}
+    when: {calls: [4]}
+    body: malformed
+  - match: {operation: listConnectors}
+    latency: {ms: 300}
+""")
+    with running(build_app(Settings(seed=1, scenarios=(scenario,)), spec)) as url:
+        yield url
+
+
+def test_on_a_real_socket_connections_drop_and_bodies_break(served: str) -> None:
+    with httpx2.Client(base_url=served, headers={"Authorization": "Bearer k"}) as client:
+        with pytest.raises(httpx2.RemoteProtocolError, match="without sending"):
+            client.get(CONNECTOR)
+        with pytest.raises((httpx2.ReadError, httpx2.RemoteProtocolError)):
+            client.get(CONNECTOR)
+        with pytest.raises(httpx2.RemoteProtocolError, match="without sending complete message body"):
+            client.get(CONNECTOR)
+        malformed = client.get(CONNECTOR)
+        assert malformed.status_code == 200
+        with pytest.raises(json.JSONDecodeError):
+            malformed.json()
+        assert client.get(CONNECTOR).json()["data"]["id"] == "conn_abc123", "the fifth call is clean"
+        began = time.perf_counter()
+        assert client.get("/v1/connectors").status_code == 200
+        waited = time.perf_counter() - began
+        journal = client.get("/_mock/journal").json()["data"]["entries"]
+    assert waited >= 0.3
+    assert [entry["status"] for entry in journal] == [None, None, 200, 200, 200, 200]
+    assert journal[-1]["fault"] == "latency 300 ms (sockets#4)"
