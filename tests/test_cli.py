@@ -71,7 +71,8 @@ def call(method: str, url: str, token: str = "k", body: object = None) -> tuple[
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
@@ -220,10 +221,19 @@ def test_check_scenario_passes_the_examples_and_lists_every_problem_of_a_bad_fil
     result = check_scenario(examples[0], bad, tmp_path / "missing.yaml")
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
+        f"{examples[0]}: OK ({examples[0].stem})",
         *(line.format(path=bad) for line in BAD_PROBLEMS),
         f"{tmp_path / 'missing.yaml'}: $: cannot be read: No such file or directory",
     ]
     assert "3 problems found" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--api-key", "--admin-token"])
+@pytest.mark.parametrize("value", ["", " padded ", "s\u00e9cret"])
+def test_a_key_no_client_could_send_is_a_usage_error(option: str, value: str) -> None:
+    result = serve_once(option, value)
+    assert result.returncode == 2
+    assert "cannot be sent in a header" in result.stderr
 
 
 def test_serve_refuses_an_invalid_scenario_with_the_same_problems(tmp_path: Path) -> None:
@@ -240,7 +250,8 @@ def test_serve_applies_scenarios_in_order_with_their_clock_and_seed(tmp_path: Pa
     pace = tmp_path / "pace.yaml"
     pace.write_text("name: pace\nseed: 4\nclock: {mode: manual}\nfaults:\n  - error: {status: 500}\n")
     outage = resources.scenarios_dir() / "outage.yaml"
-    with serving("--scenario", str(pace), "--scenario", str(outage)) as (_, url):
+    # A bare name is a shipped example: an installed wheel has no scenarios/ folder to point at.
+    with serving("--scenario", str(pace), "--scenario", "outage") as (_, url):
         assert get(f"{url}/_mock/clock")[1]["data"]["now"] == "2025-01-01T00:00:00Z", "the scenario's seed and clock"
         status, body = get(f"{url}/v1/connectors")
         assert (status, body["error"]["code"]) == (503, "service_unavailable"), "the later file wins"

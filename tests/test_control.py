@@ -196,3 +196,28 @@ def test_an_api_key_in_a_scenario_is_shown_as_its_fingerprint(client: TestClient
     assert client.get("/v1/connectors", headers={"X-Mock-Scenario": "one-key"}).status_code == 200
     as_that_key = {"X-Mock-Scenario": "one-key", "Authorization": "Bearer sk_live_abc"}
     assert client.get("/v1/connectors", headers=as_that_key).status_code == 500
+
+
+def test_a_shipped_example_loads_by_name_and_a_stray_parameter_is_refused(client: TestClient) -> None:
+    loaded = client.post("/_mock/scenarios?example=outage&activate=true")
+    assert (loaded.status_code, loaded.json()["data"]["source"]) == (201, "example outage")
+    assert client.get("/v1/connectors").status_code == 503
+    missing = client.post("/_mock/scenarios?example=nope")
+    assert missing.status_code == 404
+    assert "outage" in missing.json()["error"]["message"], "the message lists the examples"
+    both = client.post("/_mock/scenarios?example=outage", content=OUTAGE)
+    assert both.status_code == 400
+    stray = client.post("/_mock/scenarios?active=true", content=OUTAGE)
+    assert (stray.status_code, stray.json()["error"]["details"]["errors"][0]["path"]) == (422, "active")
+
+
+def test_a_journal_filter_that_could_only_match_nothing_is_refused(client: TestClient) -> None:
+    by_key = client.get("/_mock/journal", params={"tenant": "key-a"})
+    assert by_key.status_code == 422
+    assert "key-a" not in by_key.text, "what was sent may be an API key: it is not quoted back"
+    by_typo = client.get("/_mock/journal", params={"operation": "getConnectors"})
+    assert by_typo.status_code == 422
+    assert "getConnector" in by_typo.json()["error"]["details"]["errors"][0]["message"]
+    label = client.get("/_mock/binding").json()["data"]["tenant"]
+    client.get("/v1/connectors")
+    assert len(client.get("/_mock/journal", params={"tenant": label}).json()["data"]["entries"]) == 1

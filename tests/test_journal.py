@@ -184,15 +184,21 @@ def test_nothing_under_a_secret_key_survives(value: Any) -> None:
 # --- request bodies --------------------------------------------------------------------------
 
 
+def kept(raw: bytes, **options: Any) -> Any:
+    """What the journal shows of a body (it keeps it as JSON text)."""
+    text = body_for_journal(raw, **options)
+    return json.loads(text) if text is not None else None
+
+
 def test_an_empty_body_is_none() -> None:
-    assert body_for_journal(b"") is None
+    assert kept(b"") is None
 
 
 def test_a_json_body_is_kept_masked() -> None:
     raw = json.dumps({"code": "code_1", "state": "st_1"}).encode()
-    assert body_for_journal(raw) == {"code": MASK, "state": "st_1"}
-    assert body_for_journal(b"null") is None
-    assert body_for_journal(b'"x"') == "x"
+    assert kept(raw) == {"code": MASK, "state": "st_1"}
+    assert kept(b"null") is None
+    assert kept(b'"x"') == "x"
 
 
 @pytest.mark.parametrize(
@@ -213,33 +219,31 @@ def test_a_json_body_is_kept_masked() -> None:
     ],
 )
 def test_a_body_that_is_not_json_is_described_not_kept(raw: bytes) -> None:
-    assert body_for_journal(raw) == f"<{len(raw)} bytes, not JSON>"
+    assert kept(raw) == f"<{len(raw)} bytes, not JSON>"
 
 
 def test_nesting_the_api_could_need_is_kept() -> None:
     raw = b"[" * 100 + b"]" * 100
-    kept = body_for_journal(raw)
-    assert json.dumps(kept).replace(" ", "").encode() == raw
+    assert json.dumps(kept(raw)).replace(" ", "").encode() == raw
 
 
 def test_a_body_over_the_limit_is_described_without_reading_it() -> None:
     at_limit = b'"' + b"a" * (64 * 1024 - 2) + b'"'
-    assert body_for_journal(at_limit) == "a" * (64 * 1024 - 2)
+    assert kept(at_limit) == "a" * (64 * 1024 - 2)
     over = b"{" + b" " * (64 * 1024)
-    assert body_for_journal(over) == f"<{64 * 1024 + 1} bytes, not kept>"
-    assert body_for_journal(b'{"a": 1}', limit=4) == "<8 bytes, not kept>"
+    assert kept(over) == f"<{64 * 1024 + 1} bytes, not kept>"
+    assert kept(b'{"a": 1}', limit=4) == "<8 bytes, not kept>"
 
 
 @given(st.binary(max_size=200))
 def test_any_bytes_give_an_answer(raw: bytes) -> None:
-    kept = body_for_journal(raw)
-    json.dumps(kept, ensure_ascii=False).encode("utf-8")
+    json.dumps(kept(raw), ensure_ascii=False).encode("utf-8")
 
 
 @given(json_values)
 def test_any_json_body_is_kept_as_masked(value: Any) -> None:
     raw = json.dumps(value, ensure_ascii=False).encode("utf-8")
-    assert body_for_journal(raw) == mask_body(value)
+    assert kept(raw) == mask_body(value)
 
 
 # --- parsing a journal query -----------------------------------------------------------------
@@ -515,3 +519,10 @@ def test_a_dropped_request_as_json() -> None:
     assert shown["fault"] == "drop"
     assert shown["operationId"] is None
     assert shown["tenant"] is None
+
+
+def test_bodies_are_dropped_oldest_first_past_the_byte_budget() -> None:
+    journal = Journal(capacity=100, body_budget=1000)
+    for _ in range(10):
+        record(journal, request_body=body_for_journal(b'"' + b"a" * 298 + b'"'))
+    assert ids(journal.entries()) == [8, 9, 10], "three bodies of 300 bytes fit in 1000"

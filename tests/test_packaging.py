@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.test_cli import get, serving
+from tests.test_cli import call, get, serving
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,6 +26,9 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
         "connectors_mock/_data/openapi.yaml",
         "connectors_mock/_data/fixtures/default.yaml",
         "connectors_mock/_data/scenarios/README.md",
+        "connectors_mock/_data/scenarios/outage.yaml",
+        "connectors_mock/scenarios/scenario.schema.json",
+        "connectors_mock/control.openapi.yaml",
     } <= names
     site = tmp_path / "site"
     subprocess.run(
@@ -46,7 +49,12 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     ).stdout.strip()
     assert Path(where).is_relative_to(site)
 
-    with serving(cwd=elsewhere, env=env) as (_, url):
+    # A shipped example by its bare name, as the README has it for an installed package.
+    with serving("--scenario", "outage", cwd=elsewhere, env=env) as (_, url):
+        status, body = get(f"{url}/v1/connectors/conn_abc123")
+        assert (status, body["error"]["code"]) == (503, "service_unavailable")
+        assert get(f"{url}/_mock/openapi.json")[0] == 200
+        assert call("DELETE", f"{url}/_mock/scenarios")[0] == 204
         status, body = get(f"{url}/v1/connectors/conn_abc123")
     assert status == 200
     assert body["data"]["id"] == "conn_abc123"

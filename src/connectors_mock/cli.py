@@ -11,11 +11,11 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-from connectors_mock import __version__, server
+from connectors_mock import __version__, resources, server
 from connectors_mock.app import Settings, build_app, startup_clock, startup_seed
 from connectors_mock.clock import CLOCK_MODES, MAX_SPEED
 from connectors_mock.fixtures import FixtureError
-from connectors_mock.scenarios.loader import ScenarioError, load_files
+from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
 from connectors_mock.spec import SpecMismatch, default_spec
 
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-key",
         action="append",
+        type=_token,
         dest="api_keys",
         metavar="KEY",
         help="accept only this bearer key (repeatable); without it any non-empty key works",
@@ -59,13 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario",
         action="append",
         dest="scenarios",
-        type=Path,
+        type=_scenario_path,
         default=[],
         metavar="FILE",
-        help="load this scenario file and apply it to every request (repeatable; later files win where they overlap)",
+        help="load this scenario file and apply it to every request (repeatable; later files win where they "
+        f"overlap); a bare name is a built-in example: {', '.join(_examples())}",
     )
     serve.add_argument(
         "--admin-token",
+        type=_token,
         metavar="TOKEN",
         help="require this token in the X-Mock-Admin-Token header for the /_mock control API",
     )
@@ -80,8 +83,28 @@ def _parser() -> argparse.ArgumentParser:
         description="Check scenario files against the scenario schema and the contract; print every problem "
         "with its file, line and path, and exit 1 if there is any.",
     )
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument("files", nargs="+", type=_scenario_path, metavar="FILE")
     return parser
+
+
+def _token(text: str) -> str:
+    """A key or token a client can send in a header: not empty, no spaces at either end, ASCII."""
+    if not text or text != text.strip() or not text.isascii() or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be sent in a header: use printable ASCII, not empty")
+    return text
+
+
+def _examples() -> list[str]:
+    return sorted(path.stem for path in resources.scenarios_dir().glob("*.yaml"))
+
+
+def _scenario_path(text: str) -> Path:
+    """A file, or the name of an example shipped in the package (`outage`), so the examples
+    work from an installed wheel, where there is no `scenarios/` folder to point at."""
+    path = Path(text)
+    if not path.exists() and path.name == text and text in _examples():
+        return resources.scenarios_dir() / f"{text}.yaml"
+    return path
 
 
 def _public_url(text: str) -> str:
@@ -158,15 +181,19 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def check_scenario(args: argparse.Namespace) -> int:
-    try:
-        scenarios = load_files(args.files, default_spec())
-    except ScenarioError as error:
-        print(error)
-        count = len(error.problems)
+    spec = default_spec()
+    count = 0
+    for path in args.files:
+        try:
+            scenario = load_file(path, spec)
+        except ScenarioError as error:
+            print(error)
+            count += len(error.problems)
+        else:
+            print(f"{scenario.source}: OK ({scenario.name})")
+    if count:
         print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
         return 1
-    for scenario in scenarios:
-        print(f"{scenario.source}: OK ({scenario.name})")
     return 0
 
 

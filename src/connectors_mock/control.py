@@ -17,15 +17,17 @@ from typing import Any
 
 import yaml
 from referencing import Registry
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors_mock import resources
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.inputs import read_json_body, read_limited
-from connectors_mock.journal import Journal, journal_filter
+from connectors_mock.journal import MASK, Journal, journal_filter
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
@@ -48,6 +50,7 @@ BINDING_SCHEMA = {
     "properties": {"scenario": {"type": "string", "minLength": 1}},
 }
 BOOLEANS = {"true": True, "false": False}
+SECRET_HEADERS = frozenset({"authorization", "cookie", "x-mock-admin-token"})
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -210,18 +213,30 @@ class ControlApi:
         return self._ok(request, [scenario_json(self.library, loaded) for loaded in self.library.loaded()])
 
     async def load_scenario(self, request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - {"activate", "example"})
+        if unknown:
+            problems = [
+                FieldError("query", name, "is not a parameter here (known: activate, example)") for name in unknown
+            ]
+            raise validation_failed("Scenario not loaded", problems)
         activate = _flag(request, "activate", default=False)
-        raw = await read_limited(request)
+        raw, source = await read_limited(request), "request body"
+        example = request.query_params.get("example")
+        if example is not None:
+            # A shipped example by name: an installed package has no scenarios/ folder to send.
+            raw, source = _example(example, raw), f"example {example}"
         if not raw:
             raise ApiError(400, "invalid_request", "Request body is required: a scenario in YAML or JSON")
         try:
-            loaded = self.library.load(load_text(raw, "request body", self.control.spec), activate=activate)
+            # Off the event loop: reading YAML is slow enough to hold up every other request.
+            scenario = await run_in_threadpool(load_text, raw, source, self.control.spec)
         except ScenarioError as error:
             problems = [
                 FieldError("body", p.path, f"{p.message} (line {p.line})" if p.line else p.message)
                 for p in error.problems
             ]
             raise validation_failed("Scenario not loaded", problems) from None
+        loaded = self.library.load(scenario, activate=activate)
         return self._ok(request, scenario_json(self.library, loaded), 201)
 
     async def clear_scenarios(self, request: Request) -> Response:
@@ -262,7 +277,7 @@ class ControlApi:
 
     async def read_journal(self, request: Request) -> Response:
         journal = self.control.journal
-        entries = journal.entries(journal_filter(request.query_params))
+        entries = journal.entries(journal_filter(request.query_params, self.control.spec.operations))
         return self._ok(request, {"entries": [entry.to_json() for entry in entries], "lastId": journal.last_id})
 
     async def clear_journal(self, request: Request) -> Response:
@@ -284,16 +299,22 @@ class ControlApi:
 
 def shown(document: Any) -> Any:
     """A scenario document as `/_mock` shows it: a fault matched by API key names the key's
-    fingerprint instead (`tenant_label`), as everything else under `/_mock` does."""
+    fingerprint instead (`tenant_label`), as everything else under `/_mock` does, and a
+    matched `Authorization` header is masked."""
     if not isinstance(document, dict) or not document.get("faults"):
         return document
-    faults = [
-        {**rule, "match": {**rule["match"], "tenant": tenant_label(rule["match"]["tenant"])}}
-        if "tenant" in rule.get("match", {})
-        else rule
-        for rule in document["faults"]
-    ]
-    return {**document, "faults": faults}
+    return {**document, "faults": [_shown_rule(rule) for rule in document["faults"]]}
+
+
+def _shown_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    match = dict(rule.get("match", {}))
+    if "tenant" in match:
+        match["tenant"] = tenant_label(match["tenant"])
+    if "headers" in match:
+        match["headers"] = {
+            name: MASK if name.lower() in SECRET_HEADERS else value for name, value in match["headers"].items()
+        }
+    return {**rule, "match": match} if match else rule
 
 
 def control_routes(control: Control) -> list[BaseRoute]:
@@ -306,6 +327,15 @@ def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
         return await methods[method](request)
 
     return endpoint
+
+
+def _example(name: str, body: bytes) -> bytes:
+    examples = {path.stem: path for path in resources.scenarios_dir().glob("*.yaml")}
+    if body:
+        raise ApiError(400, "invalid_request", "Send a scenario in the body or name an example, not both")
+    if name not in examples:
+        raise ApiError(404, "not_found", f'No example scenario "{name}" (examples: {", ".join(sorted(examples))})')
+    return examples[name].read_bytes()
 
 
 def _flag(request: Request, name: str, *, default: bool) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,6 @@ _SECRET_NAMES = frozenset(
 _SECRET_SUFFIXES = ("token", "secret", "password")
 # Everything below this key is masked, whatever its name: a connector type may add a field.
 _CREDENTIALS = "credentials"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _secret_name(key: object) -> bool:
@@ -107,8 +106,9 @@ def _nested_past(value: Any, depth: int) -> bool:
     return False
 
 
-def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None = None) -> Any:
-    """What the journal keeps of a request body: its JSON, masked, or a description of it.
+def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None = None) -> str | None:
+    """What the journal keeps of a request body, as compact JSON text: its JSON, masked, or a
+    description of it. Text, not parsed values: `[{}, {}, ...]` in 64 KiB is 1.5 MB parsed.
 
     JSON is recognised by content, read as the API reads it (`json_text`), not by its media
     type: a client that sent JSON labelled `text/plain` is told 415, and the journal should
@@ -118,19 +118,20 @@ def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None =
     if not raw:
         return None
     if size > limit:
-        return f"<{size} bytes, not kept>"
+        return json.dumps(f"<{size} bytes, not kept>")
     try:
         body = parse_json(raw)
     except ApiError:
-        return f"<{len(raw)} bytes, not JSON>"
+        return json.dumps(f"<{len(raw)} bytes, not JSON>")
     if _nested_past(body, MAX_BODY_DEPTH):
-        return f"<{len(raw)} bytes, not JSON>"
-    return mask_body(body)
+        return json.dumps(f"<{len(raw)} bytes, not JSON>")
+    return json.dumps(mask_body(body), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(slots=True)
 class JournalEntry:
-    """One contract request. `query` and `request_body` are masked before an entry is made."""
+    """One contract request. `query` and `request_body` are masked before an entry is made;
+    `request_body` is JSON text (`body_for_journal`)."""
 
     request_id: str
     at: datetime
@@ -144,7 +145,7 @@ class JournalEntry:
     status: int | None
     error_code: str | None
     duration_ms: float
-    request_body: Any
+    request_body: str | None
     # Given by `Journal.record`.
     id: int = 0
 
@@ -163,7 +164,7 @@ class JournalEntry:
             "status": self.status,
             "errorCode": self.error_code,
             "durationMs": round(self.duration_ms, 1),
-            "requestBody": self.request_body,
+            "requestBody": json.loads(self.request_body) if self.request_body is not None else None,
         }
 
 
@@ -197,6 +198,7 @@ class JournalFilter:
 
 
 _STATUS_CODE = re.compile(r"[1-5][0-9][0-9]")
+_TENANT_LABEL = re.compile(r"key_[0-9a-f]{12}(/.+)?", re.DOTALL)
 _STATUS_CLASS = re.compile(r"[1-5]xx")
 
 
@@ -244,6 +246,16 @@ def _status(value: str) -> str:
     raise ValueError(f'must be a status code such as "404", a class such as "4xx", or "none", not {_quote(value)}')
 
 
+def _tenant(value: str) -> str:
+    if not _TENANT_LABEL.fullmatch(value):
+        # Not quoted: what was sent may well be an API key.
+        raise ValueError(
+            'must be a tenant label such as "key_1a2b3c4d5e6f", as entries show them (GET /_mock/binding '
+            "with your key shows yours), not an API key"
+        )
+    return value
+
+
 def _fault(value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise ValueError(f'must be "true" or "false", not {_quote(value)}')
@@ -267,7 +279,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "method": _method,
     "path": _path,
     "status": _status,
-    "tenant": _text,
+    "tenant": _tenant,
     "scenario": _text,
     "fault": _fault,
     "request_id": _text,
@@ -276,11 +288,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def journal_filter(params: Mapping[str, str]) -> JournalFilter:
+def journal_filter(params: Mapping[str, str], operations: Collection[str] = ()) -> JournalFilter:
     """The filter a `GET /_mock/journal` query asks for; every refused parameter is named at
-    once in one 422, since a typo silently matching nothing would look like a missing request."""
+    once in one 422, since a typo silently matching nothing would look like a missing request.
+    `operations`, when given, are the operationIds an `operation` filter may name."""
     errors: list[FieldError] = []
     fields: dict[str, Any] = {}
+    operation = params.get("operation")
+    if operations and operation and operation not in operations:
+        known = ", ".join(sorted(operations))
+        errors.append(FieldError("query", "operation", f"must be an operationId of the contract ({known})"))
     for name, value in params.items():
         parser = _PARSERS.get(name)
         if parser is None:
@@ -305,10 +322,14 @@ class Journal:
     polls with `since` never sees an id twice or misses an entry because of a clear.
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, body_budget: int = 32 * 1024 * 1024) -> None:
         if capacity < 1:
             raise ValueError(f"a journal's capacity must be at least 1, not {capacity}")
-        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._entries: deque[JournalEntry] = deque()
+        self._capacity = capacity
+        # Bodies are what can grow: the journal keeps at most this much of them.
+        self._body_budget = body_budget
+        self._body_bytes = 0
         self._last_id = 0
 
     def record(self, entry: JournalEntry) -> JournalEntry:
@@ -316,6 +337,9 @@ class Journal:
         self._last_id += 1
         entry.id = self._last_id
         self._entries.append(entry)
+        self._body_bytes += len(entry.request_body or "")
+        while len(self._entries) > self._capacity or self._body_bytes > self._body_budget:
+            self._body_bytes -= len(self._entries.popleft().request_body or "")
         return entry
 
     def entries(self, query: JournalFilter = JournalFilter()) -> list[JournalEntry]:
@@ -341,6 +365,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._body_bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

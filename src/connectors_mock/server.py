@@ -73,8 +73,19 @@ class Server(uvicorn.Server):
                 print(f"connectors-mock listening on {self.address}", flush=True)
 
 
+# A stop waits this long for requests in flight: a scenario's latency can be minutes.
+SHUTDOWN_GRACE_SECONDS = 2
+
+
 def config(app: Any, *, access_log: bool = False) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level="warning", access_log=access_log, server_header=False, http=HttpProtocol)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=access_log,
+        server_header=False,
+        http=HttpProtocol,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -74,8 +74,8 @@ rate_limit: {window_seconds: 5}
     [
         ("name: x\nfaults:\n  - match: {path: /v1/nope}\n    drop: close\n", "$.faults[0].match.path: is not a path"),
         (
-            "name: x\nfaults:\n  - match: {method: PATCH, path: '/v1/connectors/{id}'}\n    drop: close\n",
-            "$.faults[0].match.method: PATCH is not an operation of /v1/connectors/{id} (it has DELETE, GET, PUT)",
+            "name: x\nfaults:\n  - match: {method: POST, path: '/v1/connectors/{id}'}\n    drop: close\n",
+            "$.faults[0].match.method: POST is not an operation of /v1/connectors/{id} (it has DELETE, GET, PUT)",
         ),
         (
             "name: x\nfaults:\n  - latency: {min_ms: 9, max_ms: 1}\n",
@@ -102,6 +102,24 @@ rate_limit: {window_seconds: 5}
         ("name: x\nfaults: [\n", "bad.yaml:3: $: is not valid YAML"),
         ("- just\n- a list\n", "bad.yaml:1: $: must be a mapping with at least a name"),
         ("name: x\nclock: {mode: manual, speed: 5}\n", "$.clock.speed: applies to a real clock"),
+        ("name: x\nrate_limit: {limit: 5, window_seconds: .nan}\n", "$.rate_limit.window_seconds: is not a finite"),
+        ("name: x\nsyncs:\n  - running_seconds: .inf\n", "$.syncs[0].running_seconds: is not a finite number"),
+        (
+            "name: x\nsyncs:\n  - {total: 1000000000, documents_per_second: 1}\n",
+            "$.syncs[0].documents_per_second: makes the run last over a year",
+        ),
+        (
+            "name: x\nfaults:\n  - error: {status: 503, headers: {'Bad Name': x}}\n",
+            '$.faults[0].error.headers: "Bad Name" does not match',
+        ),
+        (
+            'name: x\nfaults:\n  - error: {status: 503, headers: {X-Note: "a\\r\\nb"}}\n',
+            '$.faults[0].error.headers["X-Note"]: "a\\r\\nb" does not match',
+        ),
+        (
+            "name: x\nfaults:\n  - error: {status: 503, headers: {Content-Length: '9'}}\n",
+            '$.faults[0].error.headers["Content-Length"]: is set by the fake',
+        ),
     ],
 )
 def test_mistakes_a_schema_alone_would_miss_are_named(text: str, expected: str, spec: Spec) -> None:

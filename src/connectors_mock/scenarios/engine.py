@@ -9,14 +9,15 @@ shift each other's faults, and a seeded run repeats whatever else is going on.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors_mock.clock import VirtualClock
-from connectors_mock.ids import seeded_random
+from connectors_mock.errors import ApiError
 from connectors_mock.jobs import SyncRequest, SyncScript, default_script
 from connectors_mock.oauth import DEFAULT_BEHAVIOUR, OAuthBehaviour
 from connectors_mock.scenarios.model import FaultRule, RateLimit, RequestMatch, Scenario, SyncRule
@@ -27,8 +28,6 @@ class Loaded:
     scenario: Scenario
     # Fault windows count from here.
     loaded_at: datetime
-    # Loading a scenario again restarts its counters: they are keyed by this too.
-    generation: int
 
     @property
     def name(self) -> str:
@@ -118,10 +117,22 @@ NO_FAULT = Decision()
 @dataclass(frozen=True)
 class RateWindow:
     limit: int
+    window_seconds: float
     remaining: int
     resets_at: datetime
     # Seconds until the window resets, when this request is over the limit.
     retry_after: int | None
+
+    def refusal(self) -> ApiError:
+        """The 429 for a request over the limit, with the reference's body."""
+        assert self.retry_after is not None
+        return ApiError(
+            429,
+            "rate_limit_exceeded",
+            f"Rate limit of {self.limit} requests per {self.window_seconds:g} s exceeded; "
+            f"retry after {self.retry_after} seconds",
+            retry_after=self.retry_after,
+        )
 
     def headers(self) -> dict[str, str]:
         return {
@@ -129,12 +140,6 @@ class RateWindow:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(math.ceil(self.resets_at.timestamp())),
         }
-
-
-@dataclass
-class _Counter:
-    calls: int = 0
-    rng: random.Random = field(default_factory=random.Random)
 
 
 class ScenarioLibrary:
@@ -147,27 +152,29 @@ class ScenarioLibrary:
         self._loaded: dict[str, Loaded] = {}
         self._active: list[str] = []
         self._bindings: dict[str, str] = {}
-        self._generation = 0
         self._active_view = EMPTY_VIEW
         self._views: dict[str, View] = {}
-        self._counters: dict[tuple[str, int, int, str], _Counter] = {}
-        self._windows: dict[tuple[str, int, str], tuple[datetime, int]] = {}
+        # By (scenario, rule, tenant): the calls the rule has matched.
+        self._calls: dict[tuple[str, int, str], int] = {}
+        # By (scenario, tenant): when the rate window began, and the requests counted in it.
+        self._windows: dict[tuple[str, str], tuple[datetime, int]] = {}
 
     # What is loaded -------------------------------------------------------------------------
 
     def load(self, scenario: Scenario, *, activate: bool, apply_clock: bool = True) -> Loaded:
         """Add a scenario, replacing one of the same name (its counters restart). Activating it
         server-wide also applies its clock settings, unless the caller has already."""
-        self._generation += 1
-        loaded = Loaded(scenario, self._clock.now(), self._generation)
+        if activate and apply_clock and (scenario.clock_mode or scenario.clock_speed):
+            # First, so a clock that refuses leaves nothing half loaded.
+            mode = scenario.clock_mode or self._clock.mode
+            self._clock.set_pace(mode, scenario.clock_speed or (1.0 if mode == "manual" else self._clock.speed))
+        loaded = Loaded(scenario, self._clock.now())
+        self._forget_counts(scenario.name)
         self._loaded[scenario.name] = loaded
         if scenario.name in self._active:
             self._active.remove(scenario.name)
         if activate:
             self._active.append(scenario.name)
-            if apply_clock and (scenario.clock_mode or scenario.clock_speed):
-                mode = scenario.clock_mode or self._clock.mode
-                self._clock.set_pace(mode, scenario.clock_speed or (1.0 if mode == "manual" else self._clock.speed))
         self._changed()
         return loaded
 
@@ -177,6 +184,7 @@ class ScenarioLibrary:
         if name in self._active:
             self._active.remove(name)
         self._bindings = {tenant: bound for tenant, bound in self._bindings.items() if bound != name}
+        self._forget_counts(name)
         self._changed()
         return loaded
 
@@ -184,6 +192,7 @@ class ScenarioLibrary:
         self._loaded.clear()
         self._active.clear()
         self._bindings.clear()
+        self.reset_counters()
         self._changed()
 
     def loaded(self) -> list[Loaded]:
@@ -211,7 +220,7 @@ class ScenarioLibrary:
 
     def reset_counters(self) -> None:
         """Calls, draws and rate windows start again (`POST /_mock/reset`)."""
-        self._counters.clear()
+        self._calls.clear()
         self._windows.clear()
 
     # What applies to a request --------------------------------------------------------------
@@ -237,16 +246,15 @@ class ScenarioLibrary:
         for loaded, rule in view.faults:
             if not _matches(rule.match, request):
                 continue
-            # Every matching rule counts and draws, taken or not, so one rule's "3rd call"
-            # does not move when another rule is added.
-            counter = self._counter(loaded, rule, request.tenant)
-            counter.calls += 1
-            hit = self._hits(loaded, rule, counter, now)
-            draw = counter.rng.uniform(*rule.latency_ms) if rule.latency_ms else 0.0
-            if not hit:
+            # Every matching rule counts, taken or not, so one rule's "3rd call" does not move
+            # when another rule is added.
+            key = (loaded.name, rule.index, request.tenant or "")
+            call = self._calls[key] = self._calls.get(key, 0) + 1
+            if not self._hits(loaded, rule, request.tenant, call, now):
                 continue
             if rule.latency_ms and latency_rule is None:
-                latency_rule, latency = rule, draw
+                low, high = rule.latency_ms
+                latency_rule, latency = rule, low + (high - low) * self._draw(loaded, rule, request.tenant, call, "ms")
             if rule.has_outcome and outcome is None:
                 outcome = rule
         return Decision(latency, latency_rule, outcome)
@@ -257,7 +265,7 @@ class ScenarioLibrary:
             return None
         loaded, limit = view.rate_limit
         now = self._clock.now()
-        key = (loaded.name, loaded.generation, tenant)
+        key = (loaded.name, tenant)
         started, used = self._windows.get(key, (now, 0))
         length = timedelta(seconds=limit.window_seconds)
         if now >= started + length:
@@ -265,9 +273,9 @@ class ScenarioLibrary:
         resets_at = started + length
         if used >= limit.limit:
             retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
-            return RateWindow(limit.limit, 0, resets_at, retry_after)
+            return RateWindow(limit.limit, limit.window_seconds, 0, resets_at, retry_after)
         self._windows[key] = (started, used + 1)
-        return RateWindow(limit.limit, limit.limit - used - 1, resets_at, None)
+        return RateWindow(limit.limit, limit.window_seconds, limit.limit - used - 1, resets_at, None)
 
     # ----------------------------------------------------------------------------------------
 
@@ -281,29 +289,31 @@ class ScenarioLibrary:
         self._active_view = build_view([self._loaded[name] for name in self._active])
         self._views.clear()
 
-    def _counter(self, loaded: Loaded, rule: FaultRule, tenant: str | None) -> _Counter:
-        key = (loaded.name, loaded.generation, rule.index, tenant or "")
-        counter = self._counters.get(key)
-        if counter is None:
-            seed = self._seed if self._seed is not None else loaded.scenario.seed
-            rng = seeded_random(seed, "fault", loaded.name, str(rule.index), tenant or "")
-            counter = self._counters[key] = _Counter(rng=rng)
-        return counter
+    def _forget_counts(self, name: str) -> None:
+        self._calls = {key: calls for key, calls in self._calls.items() if key[0] != name}
+        self._windows = {key: window for key, window in self._windows.items() if key[0] != name}
 
-    @staticmethod
-    def _hits(loaded: Loaded, rule: FaultRule, counter: _Counter, now: datetime) -> bool:
+    def _draw(self, loaded: Loaded, rule: FaultRule, tenant: str | None, call: int, purpose: str) -> float:
+        """A number in [0, 1) for one call of one rule for one tenant. Under a seed it is a hash
+        of exactly those, so it repeats run after run whatever other tenants do, with nothing
+        kept per tenant; without one, it is random."""
+        seed = self._seed if self._seed is not None else loaded.scenario.seed
+        if seed is None:
+            return random.random()
+        text = "\0".join(map(str, (seed, loaded.name, rule.index, tenant or "", call, purpose)))
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
+
+    def _hits(self, loaded: Loaded, rule: FaultRule, tenant: str | None, call: int, now: datetime) -> bool:
         when = rule.when
-        # Drawn first and always: one draw per matching call keeps a seeded stream in step.
-        chance = counter.rng.random() if when.probability is not None else 0.0
-        if when.calls is not None and counter.calls not in when.calls:
+        if when.calls is not None and call not in when.calls:
             return False
-        if when.every is not None and counter.calls % when.every:
+        if when.every is not None and call % when.every:
             return False
         if when.window_from is not None or when.window_until is not None:
             since = (now - loaded.loaded_at).total_seconds()
             if since < (when.window_from or 0) or (when.window_until is not None and since >= when.window_until):
                 return False
-        return when.probability is None or chance < when.probability
+        return when.probability is None or self._draw(loaded, rule, tenant, call, "hit") < when.probability
 
 
 def _matches(match: RequestMatch, request: RequestFacts) -> bool:

@@ -8,6 +8,8 @@ file that one accepts the others accept, and their errors read the same.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +27,23 @@ from connectors_mock.validators import Validator, field_path
 
 # Enough for any scenario a person writes; a bigger body is a mistake, not a scenario.
 MAX_SCENARIO_BYTES = 256 * 1024
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader where PyYAML was built with it (several times faster), reading
+    `1e-05` as the number JSON and YAML 1.2 make it, not the string YAML 1.1 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+_LOADER: Any = _Loader
+# Headers a scenario must not set: they would contradict the body or the request id.
+RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "x-request-id"})
+# The longest a computed run may last (`total` / `documents_per_second`): a year.
+MAX_RUNNING_SECONDS = 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -75,8 +94,11 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         raise ScenarioError([Problem(source, None, "$", f"is {len(data)} bytes; at most {MAX_SCENARIO_BYTES}")])
     try:
         text = data.decode("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_LOADER)):
+            # A few nested aliases expand to billions of values: a scenario is small, write it out.
+            raise ScenarioError([Problem(source, None, "$", "uses YAML aliases (*name); write the values out")])
+        node = yaml.compose(text, Loader=_LOADER)
+        document = _LOADER(text).get_single_data() if node is not None else None
     except UnicodeDecodeError:
         raise ScenarioError([Problem(source, None, "$", "is not UTF-8 text")]) from None
     except yaml.YAMLError as exc:
@@ -86,9 +108,6 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         raise ScenarioError([Problem(source, line, "$", f"is not valid YAML: {reason}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(source, None, "$", "is nested too deeply")]) from None
-    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
-        # A few nested aliases expand to billions of values: a scenario is small, write it out.
-        raise ScenarioError([Problem(source, None, "$", "uses YAML aliases (*name); write the values out")])
     lines = _lines(node) if node is not None else {}
     problems = [Problem(source, line, path, message) for path, line, message in _duplicate_keys(node)]
     if not isinstance(document, dict):
@@ -96,7 +115,10 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         raise ScenarioError(problems)
     # YAML reads an unquoted 2024-01-01 as a date; a scenario is JSON, and is kept as such.
     document = _plain(document)
-    errors = _schema_validator().errors(document)
+    errors = [
+        FieldError("body", path, "is not a finite number (.nan and .inf are not)") for path in _non_finite(document)
+    ]
+    errors = errors or _schema_validator().errors(document)
     if not errors:
         errors = list(_contract_errors(document, spec))
     problems += [Problem(source, _line_of(lines, e.path), e.path, e.message) for e in errors]
@@ -123,6 +145,18 @@ def _plain(document: Any) -> Any:
     return json.loads(json.dumps(document, default=str))
 
 
+def _non_finite(value: Any, parts: tuple[str | int, ...] = ()) -> Iterable[str]:
+    """Where YAML's `.nan` and `.inf` are: no comparison with NaN holds, so a schema passes them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield field_path("body", list(parts))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, (*parts, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*parts, index))
+
+
 def _contract_errors(document: Mapping[str, Any], spec: Spec) -> Iterable[FieldError]:
     """What the schema cannot know: the contract's paths, and rules that contradict themselves."""
     clock = document.get("clock", {})
@@ -147,10 +181,21 @@ def _contract_errors(document: Mapping[str, Any], spec: Spec) -> Iterable[FieldE
         latency = rule.get("latency", {})
         if latency.get("min_ms", 0) > latency.get("max_ms", float("inf")):
             yield FieldError("body", f"$.faults[{i}].latency", "min_ms is greater than max_ms")
+        for name in rule.get("error", {}).get("headers", {}):
+            if name.lower() in RESERVED_HEADERS:
+                at = field_path("body", ["faults", i, "error", "headers", name])
+                yield FieldError("body", at, "is set by the fake; leave it out")
         window = rule.get("when", {}).get("window", {})
         if "from" in window and "until" in window and window["from"] >= window["until"]:
             yield FieldError("body", f"$.faults[{i}].when.window", "from must be earlier than until")
     for i, rule in enumerate(document.get("syncs", [])):
+        rate = rule.get("documents_per_second")
+        if rate and rule.get("total", 0) / rate > MAX_RUNNING_SECONDS:
+            yield FieldError(
+                "body",
+                f"$.syncs[{i}].documents_per_second",
+                f"makes the run last over a year at {rule['total']} documents",
+            )
         after = rule.get("fail", {}).get("after_documents")
         if after is not None and "total" in rule and after > rule["total"]:
             yield FieldError(

@@ -23,12 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import Clock
 from connectors_mock.errors import ApiError
-from connectors_mock.journal import Journal, JournalEntry, body_for_journal, mask_query
+from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
+from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal, mask_query
 from connectors_mock.responses import Envelope, to_json_bytes
 from connectors_mock.scenarios.engine import (
     NO_FAULT,
     Decision,
-    RateWindow,
     RequestFacts,
     ScenarioLibrary,
     UnknownScenario,
@@ -41,8 +41,6 @@ from connectors_mock.spec import Spec
 # Where the endpoint finds the view its request was served under (sync scripts, OAuth).
 VIEW_SCOPE_KEY = "connectors_mock.scenario_view"
 SCENARIO_HEADER = "x-mock-scenario"
-# The journal keeps this much of a request body; an error response is read this far for its code.
-BODY_KEPT = 64 * 1024
 
 
 class OperationRouter:
@@ -68,10 +66,12 @@ class _Exchange:
     """What the journal needs from one request, gathered while it is served."""
 
     body: bytearray
-    # The whole body's size; `body` keeps only its start.
+    # The whole body's size as read; `body` keeps only its start.
     body_size: int = 0
     status: int | None = None
     error_body: bytearray | None = None
+    view: View | None = None
+    decision: Decision = NO_FAULT
 
 
 class ScenarioMiddleware:
@@ -95,7 +95,8 @@ class ScenarioMiddleware:
         self.api_keys = api_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_mock/") or scope["method"] == "OPTIONS":
+        # A CORS preflight never gets here: the CORS middleware outside answers it.
+        if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -108,83 +109,75 @@ class ScenarioMiddleware:
             tenant = None  # the endpoint answers 401; no tenant's limits or faults apply
         operation_id, template = self.router.match(scope["method"], scope["path"])
         exchange = _Exchange(bytearray())
-        view: View | None = None
-        decision = NO_FAULT
+        receiving, sending = _recording(receive, exchange), _recording_send(send, exchange)
         try:
-            view = self.library.view_for(tenant, headers.get(SCENARIO_HEADER))
-            scope[VIEW_SCOPE_KEY] = view
-            rate = self.library.take(view, tenant) if tenant is not None else None
-            facts = RequestFacts(scope["method"], scope["path"], operation_id, template, tenant, headers)
-            receiving, sending = _recording(receive, exchange), _recording_send(send, exchange)
-            await self._serve(scope, receiving, sending, view=view, rate=rate, facts=facts)
-        except UnknownScenario as unknown:
-            error = ApiError(400, "invalid_parameter", f"X-Mock-Scenario: {unknown}")
-            await self.envelope.error(request, error)(scope, receive, _recording_send(send, exchange))
-        except _Faulted as faulted:
-            decision = faulted.decision
-        entry = JournalEntry(
-            request_id=self.envelope.request_id(request),
-            at=at,
-            method=scope["method"],
-            path=scope["path"],
-            query=mask_query(request.query_params) if scope["query_string"] else {},
-            operation_id=operation_id,
-            tenant=tenant_label(tenant) if tenant is not None else None,
-            scenario=view.label if view else None,
-            fault=decision.label,
-            status=exchange.status,
-            error_code=_error_code(exchange.error_body),
-            duration_ms=(time.perf_counter() - started) * 1000,
-            request_body=body_for_journal(bytes(exchange.body), BODY_KEPT, exchange.body_size),
-        )
-        self.journal.record(entry)
+            try:
+                exchange.view = self.library.view_for(tenant, headers.get(SCENARIO_HEADER))
+            except UnknownScenario as unknown:
+                error = ApiError(400, "invalid_parameter", f"X-Mock-Scenario: {unknown}")
+                await self.envelope.error(request, error)(scope, receiving, sending)
+                return
+            scope[VIEW_SCOPE_KEY] = exchange.view
+            # A HEAD is a GET without the body, for `match.method` as for the router.
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]
+            facts = RequestFacts(method, scope["path"], operation_id, template, tenant, headers)
+            await self._serve(scope, receiving, sending, exchange, facts)
+        finally:
+            # Also when the app raised: "which call got the 500?" is what a journal is for.
+            self.journal.record(
+                JournalEntry(
+                    request_id=self.envelope.request_id(request),
+                    at=at,
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=mask_query(request.query_params) if scope["query_string"] else {},
+                    operation_id=operation_id,
+                    tenant=tenant_label(tenant) if tenant is not None else None,
+                    scenario=exchange.view.label if exchange.view else None,
+                    fault=exchange.decision.label,
+                    status=exchange.status,
+                    error_code=_error_code(exchange.error_body),
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    request_body=body_for_journal(bytes(exchange.body), size=_body_size(headers, exchange)),
+                )
+            )
 
     async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, *, view: View, rate: RateWindow | None, facts: RequestFacts
+        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, facts: RequestFacts
     ) -> None:
-        extra = rate.headers() if rate else {}
-        send = _with_headers(send, extra)
+        view = exchange.view
+        assert view is not None
+        rate = self.library.take(view, facts.tenant) if facts.tenant is not None else None
+        if rate is not None:
+            send = _with_headers(send, rate.headers())
         request = Request(scope)
         if rate is not None and rate.retry_after is not None:
-            limit = view.rate_limit[1] if view.rate_limit else None
-            window = f" per {limit.window_seconds:g} s" if limit else ""
-            error = ApiError(
-                429,
-                "rate_limit_exceeded",
-                f"Rate limit of {rate.limit} requests{window} exceeded; retry after {rate.retry_after} seconds",
-                retry_after=rate.retry_after,
-            )
-            await self.envelope.error(request, error)(scope, receive, send)
+            await self.envelope.error(request, rate.refusal())(scope, receive, send)
             return
-        decision = self.library.decide(view, facts)
+        decision = exchange.decision = self.library.decide(view, facts)
         if decision.latency_ms:
             await asyncio.sleep(decision.latency_ms / 1000)
         outcome = decision.outcome
         if outcome is None:
             await self.app(scope, receive, send)
-            if decision.latency_rule is not None:
-                raise _Faulted(decision)
-            return
-        if outcome.error is not None:
+        elif outcome.error is not None:
             await _error_response(self.envelope, request, outcome.error)(scope, receive, send)
         elif outcome.drop is not None:
             await _drop(scope, receive, outcome)
         else:
             await _broken_body(self.app, scope, receive, send, outcome)
-        raise _Faulted(decision)
-
-
-class _Faulted(Exception):
-    """Raised once a fault has been carried out, so the journal can say which."""
-
-    def __init__(self, decision: Decision) -> None:
-        self.decision = decision
 
 
 def _error_response(envelope: Envelope, request: Request, reply: ErrorReply) -> Response:
     if reply.has_body:
         # The scenario's body as written, but still with the request id the journal records.
         headers = {**dict(reply.headers), "X-Request-ID": envelope.request_id(request)}
+        if reply.retry_after is not None:
+            headers["Retry-After"] = str(reply.retry_after)
+        if isinstance(reply.body, str):
+            # Text, such as a gateway's HTML page, goes as written (say its type in `headers`).
+            media_type = next((v for k, v in reply.headers if k.lower() == "content-type"), "text/plain")
+            return Response(reply.body, reply.status, headers, media_type=media_type)
         return Response(to_json_bytes(reply.body), reply.status, headers, media_type="application/json")
     error = ApiError(
         reply.status, reply.code, reply.message, headers=dict(reply.headers), retry_after=reply.retry_after
@@ -199,8 +192,25 @@ async def _drop(scope: Scope, receive: Receive, rule: FaultRule) -> None:
             f"scenario rule {rule.name} dropped the connection; serve with connectors_mock.server to see it "
             f"as a closed socket"
         )
-    conn.reset() if rule.drop == "reset" else conn.close()
+    if rule.drop == "reset":
+        conn.reset()
+    else:
+        # Read what the client sent first: closing over unread data makes the kernel reset the
+        # connection, which is the other kind of drop.
+        await _drain(receive)
+        conn.close()
     await _until_disconnect(receive)
+
+
+async def _drain(receive: Receive) -> None:
+    read = 0
+    while read <= REQUEST_BODY_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
 
 
 async def _broken_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send, rule: FaultRule) -> None:
@@ -260,7 +270,7 @@ def _recording(receive: Receive, exchange: _Exchange) -> Receive:
         if message["type"] == "http.request":
             chunk = message.get("body", b"")
             exchange.body_size += len(chunk)
-            if len(exchange.body) <= BODY_KEPT:
+            if len(exchange.body) <= MAX_BODY_BYTES:
                 exchange.body += chunk
         return message
 
@@ -277,12 +287,18 @@ def _recording_send(send: Send, exchange: _Exchange) -> Send:
             message["type"] == "http.response.body"
             and exchange.error_body is not None
             # Only as far as its code: an error body is small, a gateway's need not be.
-            and len(exchange.error_body) <= BODY_KEPT
+            and len(exchange.error_body) <= MAX_BODY_BYTES
         ):
             exchange.error_body += message.get("body", b"")
         await send(message)
 
     return sending
+
+
+def _body_size(headers: Mapping[str, str], exchange: _Exchange) -> int:
+    """The request body's size: as declared, when a fault answered before reading it all."""
+    declared = headers.get("content-length", "")
+    return max(exchange.body_size, int(declared)) if declared.isdigit() else exchange.body_size
 
 
 def _error_code(body: bytearray | None) -> str | None:

@@ -70,7 +70,8 @@ class SyncRule:
         total = default.total if self.total is None else self.total
         running = default.running_seconds if self.running_seconds is None else self.running_seconds
         if self.documents_per_second is not None:
-            running = total / self.documents_per_second
+            # At most a year (the loader refuses more where it knows the total).
+            running = min(total / self.documents_per_second, 365 * 24 * 3600)
         failure = None
         if self.fail_at is not None or self.fail_after_documents is not None:
             fraction = self.fail_at
@@ -110,10 +111,6 @@ class When:
     # Seconds on the fake's clock since the scenario was loaded.
     window_from: float | None = None
     window_until: float | None = None
-
-    @property
-    def counts_calls(self) -> bool:
-        return self.calls is not None or self.every is not None
 
 
 @dataclass(frozen=True)
