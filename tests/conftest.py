@@ -153,9 +153,10 @@ def make_client(spec: Spec, contract: Any) -> Iterator[ClientFactory]:
     no Authorization header."""
     clients: list[TestClient] = []
 
-    def factory(token: str | None = "key-a", **settings: Any) -> TestClient:
+    def factory(token: str | None = "key-a", app: Any = None, **settings: Any) -> TestClient:
+        """`app`: another client's fake, to call it with another key."""
         settings.setdefault("seed", SEED)
-        client = TestClient(build_app(Settings(**settings), spec), raise_server_exceptions=False)
+        client = TestClient(app or build_app(Settings(**settings), spec), raise_server_exceptions=False)
         if token is not None:
             client.headers["Authorization"] = f"Bearer {token}"
         client.event_hooks = {"response": [lambda response: check_response(response, spec, contract)]}

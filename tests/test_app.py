@@ -38,6 +38,21 @@ def test_every_response_carries_a_request_id_and_timestamp(client: TestClient) -
     assert first["timestamp"] == "2025-01-01T00:00:00Z"
 
 
+def test_under_a_seed_a_tenants_request_ids_repeat_whatever_others_do(make_client: ClientFactory) -> None:
+    def ids(noise: bool) -> list[str]:
+        worker = make_client("key-a")
+        other = make_client("key-b", app=worker.app)
+        seen = []
+        for _ in range(3):
+            if noise:  # another tenant, and /_mock, in between
+                other.get("/v1/connectors")
+                worker.get("/_mock/clock")
+            seen.append(worker.get("/v1/connectors").headers["x-request-id"])
+        return seen
+
+    assert ids(noise=False) == ids(noise=True)
+
+
 def test_an_incoming_request_id_is_reused(client: TestClient) -> None:
     response = client.get("/v1/connectors/conn_nope", headers={"X-Request-ID": "trace-42.abc"})
     assert response.headers["X-Request-ID"] == "trace-42.abc"

@@ -25,7 +25,6 @@ from connectors_mock.control import Control, control_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
-from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.inputs import read_inputs
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import Journal
@@ -93,7 +92,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     flows = OAuthFlows(clock)
     shared = Shared(clock, spec.config_validators, spec.oauth_types, flows, settings.sync_scripts)
     backend = Backend(seed_data, shared, seed)
-    envelope = Envelope(clock, IdSource(seeded_random(seed, "requests")))
+    envelope = Envelope(clock, seed)
     library = ScenarioLibrary(clock, seed)
     for scenario in settings.scenarios:
         # Their clock settings are already in `clock`, under whatever the command line said.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 
@@ -22,3 +23,10 @@ def seeded_random(seed: int | None, *scope: str) -> random.Random:
     if seed is None:
         return random.Random()
     return random.Random(":".join([str(seed), *scope]))
+
+
+def hashed_id(prefix: str, length: int, *parts: object) -> str:
+    """An id that is a hash of `parts`: the same parts give the same id in every run, and
+    nothing but a counter has to be kept to make the next one."""
+    digest = hashlib.sha256("\0".join(map(str, parts)).encode()).digest()
+    return prefix + "".join(_ALPHABET[byte % len(_ALPHABET)] for byte in digest[:length])

@@ -9,14 +9,17 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.types import Scope
 
 from connectors_mock.clock import Clock, isoformat
 from connectors_mock.errors import ApiError
-from connectors_mock.ids import IdSource
+from connectors_mock.ids import IdSource, hashed_id, seeded_random
 
 # The spec's RequestId pattern: an incoming id that does not fit is not echoed back.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _SCOPE_KEY = "connectors_mock.request_id"
+# Where the scenario middleware leaves the request's tenant key, when it has one.
+TENANT_SCOPE_KEY = "connectors_mock.tenant"
 
 
 def to_json_bytes(body: Any) -> bytes:
@@ -24,9 +27,12 @@ def to_json_bytes(body: Any) -> bytes:
 
 
 class Envelope:
-    def __init__(self, clock: Clock, ids: IdSource) -> None:
+    def __init__(self, clock: Clock, seed: int | None = None) -> None:
         self._clock = clock
-        self._ids = ids
+        self._seed = seed
+        self._random = IdSource(seeded_random(None))
+        # Request ids made so far, by tenant: under a seed, each tenant's are its own sequence.
+        self._counts: dict[str, int] = {}
 
     def request_id(self, connection: HTTPConnection) -> str:
         """The caller's `X-Request-ID` when it is well formed, else a new `req_...`; the same
@@ -34,9 +40,18 @@ class Envelope:
         scope = connection.scope
         if _SCOPE_KEY not in scope:
             incoming = connection.headers.get("x-request-id", "")
-            scope[_SCOPE_KEY] = incoming if _REQUEST_ID.fullmatch(incoming) else self._ids.new("req_", 16)
+            scope[_SCOPE_KEY] = incoming if _REQUEST_ID.fullmatch(incoming) else self._new_id(scope)
         request_id: str = scope[_SCOPE_KEY]
         return request_id
+
+    def _new_id(self, scope: Scope) -> str:
+        if self._seed is None:
+            return self._random.new("req_", 16)
+        # Counted per tenant (as the scenario middleware names it), so under a seed a tenant's
+        # request ids repeat whatever other tenants, or /_mock calls, do meanwhile.
+        tenant = scope.get(TENANT_SCOPE_KEY) or ""
+        count = self._counts[tenant] = self._counts.get(tenant, 0) + 1
+        return hashed_id("req_", 16, self._seed, tenant, count)
 
     def meta(self, connection: HTTPConnection) -> dict[str, str]:
         return {"requestId": self.request_id(connection), "timestamp": isoformat(self._clock.now())}

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from starlette.testclient import TestClient
 
 from connectors_mock.app import Settings, build_app
 from connectors_mock.server import running
@@ -86,7 +85,7 @@ def test_the_header_selects_a_loaded_scenario_for_one_request(make_client: Clien
 
 def test_two_tenants_bound_to_two_scenarios_never_see_each_others_faults(make_client: ClientFactory) -> None:
     worker_a = make_client("key-a")
-    worker_b = TestClient(worker_a.app, headers={"Authorization": "Bearer key-b"})
+    worker_b = make_client("key-b", app=worker_a.app)
     for body in ("name: fails\nfaults:\n  - error: {status: 500}\n", "name: limited\nrate_limit: {limit: 1}\n"):
         assert worker_a.post("/_mock/scenarios", content=body).status_code == 201
     assert worker_a.put("/_mock/binding", json={"scenario": "fails"}).json()["data"]["scenario"] == "fails"

@@ -25,7 +25,7 @@ from connectors_mock.clock import Clock
 from connectors_mock.errors import ApiError
 from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
 from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal, mask_query
-from connectors_mock.responses import Envelope, to_json_bytes
+from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope, to_json_bytes
 from connectors_mock.scenarios.engine import (
     NO_FAULT,
     Decision,
@@ -107,6 +107,7 @@ class ScenarioMiddleware:
             tenant: str | None = tenant_key(headers, self.api_keys)
         except ApiError:
             tenant = None  # the endpoint answers 401; no tenant's limits or faults apply
+        scope[TENANT_SCOPE_KEY] = tenant
         operation_id, template = self.router.match(scope["method"], scope["path"])
         exchange = _Exchange(bytearray())
         receiving, sending = _recording(receive, exchange), _recording_send(send, exchange)
