@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from connectors_mock.control import ADMIN_HEADER, ADVANCE_SCHEMA, BINDING_SCHEMA, control_document
 from connectors_mock.journal import JournalFilter
+from connectors_mock.spec import default_spec
 from tests.conftest import ClientFactory, control_operation, control_schema, escape
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -105,6 +106,8 @@ def test_the_journal_filters_are_the_accepted_ones() -> None:
     _, operation = found
     documented = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
     assert documented == {field.name for field in dataclasses.fields(JournalFilter)}
+    [by_operation] = [p for p in operation["parameters"] if p["name"] == "operation"]
+    assert set(by_operation["schema"]["enum"]) == set(default_spec().operations)
 
 
 EXAMPLES = list(examples(control_document()))

@@ -90,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 def _token(text: str) -> str:
     """A key or token a client can send in a header: not empty, no spaces at either end, ASCII."""
     if not text or text != text.strip() or not text.isascii() or not text.isprintable():
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be sent in a header: use printable ASCII, not empty")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot be sent in a header: use printable ASCII, not empty, with no space at either end"
+        )
     return text
 
 

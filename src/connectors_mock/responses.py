@@ -47,9 +47,10 @@ class Envelope:
     def _new_id(self, scope: Scope) -> str:
         if self._seed is None:
             return self._random.new("req_", 16)
-        # Counted per tenant (as the scenario middleware names it), so under a seed a tenant's
-        # request ids repeat whatever other tenants, or /_mock calls, do meanwhile.
-        tenant = scope.get(TENANT_SCOPE_KEY) or ""
+        # Counted per tenant (as the scenario middleware names it; keyless API requests and
+        # /_mock calls count apart), so under a seed a tenant's request ids repeat whatever
+        # other tenants, or /_mock calls, do meanwhile.
+        tenant = scope.get(TENANT_SCOPE_KEY) or ("/_mock" if scope["path"].startswith("/_mock/") else "")
         count = self._counts[tenant] = self._counts.get(tenant, 0) + 1
         return hashed_id("req_", 16, self._seed, tenant, count)
 

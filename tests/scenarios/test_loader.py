@@ -155,4 +155,4 @@ def test_yaml_aliases_are_refused_before_they_can_expand(spec: Spec) -> None:
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
         for i in range(20)
     )
-    assert problems(laughs, spec) == ["bad.yaml: $: uses YAML aliases (*name); write the values out"]
+    assert problems(laughs, spec) == ["bad.yaml:3: $: uses YAML aliases (*name); write the values out"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -244,3 +245,38 @@ def test_loading_again_restarts_the_counts_and_activating_applies_the_clock(make
     assert [client.get(CONNECTOR).status_code for _ in range(2)] == [200, 500], "the count started again"
     assert client.post("/_mock/reset").status_code == 200
     assert [client.get(CONNECTOR).status_code for _ in range(2)] == [200, 500], "and again after a reset"
+
+
+def test_whole_numbers_written_as_floats_are_sent_as_integers(make_client: ClientFactory, load: Load) -> None:
+    scenario = load(
+        "name: floats\nrate_limit: {limit: 1e1}\nfaults:\n"
+        "  - error: {status: 5.03e2, retry_after: 1e1, headers: {x-kind: float}}\n"
+    )
+    response = make_client(scenarios=(scenario,)).get(CONNECTOR)
+    assert (response.status_code, response.headers["x-ratelimit-limit"]) == (503, "10")
+    assert response.headers["retry-after"] == "10"
+
+
+def test_a_retry_after_in_headers_is_not_sent_twice(make_client: ClientFactory, load: Load) -> None:
+    scenario = load("name: twice\nfaults:\n  - error: {status: 503, retry_after: 5, headers: {retry-after: '7'}}\n")
+    response = make_client(scenarios=(scenario,)).get(CONNECTOR)
+    assert response.headers.get_list("retry-after") == ["7"]
+
+
+def test_a_stop_ends_a_request_waiting_in_latency_without_a_bare_500(spec: Spec, load: Load) -> None:
+    scenario = load("name: slow\nfaults:\n  - latency: {ms: 60000}\n")
+    outcome: list[object] = []
+    with running(build_app(Settings(seed=1, scenarios=(scenario,)), spec)) as url:
+
+        def wait() -> None:
+            try:
+                outcome.append(httpx2.get(f"{url}{CONNECTOR}", headers={"Authorization": "Bearer k"}, timeout=30))
+            except httpx2.HTTPError as error:
+                outcome.append(error)
+
+        waiting = threading.Thread(target=wait)
+        waiting.start()
+        time.sleep(0.3)  # let the request reach its latency
+    waiting.join(30)
+    [ended] = outcome
+    assert isinstance(ended, httpx2.RemoteProtocolError), f"the connection closes, not {ended!r}"

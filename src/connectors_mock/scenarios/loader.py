@@ -94,9 +94,11 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         raise ScenarioError([Problem(source, None, "$", f"is {len(data)} bytes; at most {MAX_SCENARIO_BYTES}")])
     try:
         text = data.decode("utf-8")
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_LOADER)):
+        alias = next((event for event in yaml.parse(text, Loader=_LOADER) if isinstance(event, yaml.AliasEvent)), None)
+        if alias is not None:
             # A few nested aliases expand to billions of values: a scenario is small, write it out.
-            raise ScenarioError([Problem(source, None, "$", "uses YAML aliases (*name); write the values out")])
+            line = alias.start_mark.line + 1 if alias.start_mark else None
+            raise ScenarioError([Problem(source, line, "$", "uses YAML aliases (*name); write the values out")])
         node = yaml.compose(text, Loader=_LOADER)
         document = _LOADER(text).get_single_data() if node is not None else None
     except UnicodeDecodeError:
@@ -118,7 +120,7 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
     errors = [
         FieldError("body", path, "is not a finite number (.nan and .inf are not)") for path in _non_finite(document)
     ]
-    errors = errors or _schema_validator().errors(document)
+    errors += _schema_validator().errors(document)
     if not errors:
         errors = list(_contract_errors(document, spec))
     problems += [Problem(source, _line_of(lines, e.path), e.path, e.message) for e in errors]

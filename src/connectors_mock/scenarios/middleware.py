@@ -157,7 +157,17 @@ class ScenarioMiddleware:
             return
         decision = exchange.decision = self.library.decide(view, facts)
         if decision.latency_ms:
-            await asyncio.sleep(decision.latency_ms / 1000)
+            try:
+                await asyncio.sleep(decision.latency_ms / 1000)
+            except asyncio.CancelledError:
+                # The server is stopping: end the connection, as a server going down does,
+                # rather than let it answer a bare 500 and log a traceback.
+                conn = connection(scope)
+                if conn is None:
+                    raise
+                conn.close()
+                await _until_disconnect(receive)
+                return
         outcome = decision.outcome
         if outcome is None:
             await self.app(scope, receive, send)
@@ -173,17 +183,21 @@ def _error_response(envelope: Envelope, request: Request, reply: ErrorReply) -> 
     if reply.has_body:
         # The scenario's body as written, but still with the request id the journal records.
         headers = {**dict(reply.headers), "X-Request-ID": envelope.request_id(request)}
-        if reply.retry_after is not None:
+        if reply.retry_after is not None and not _has_header(reply, "retry-after"):
             headers["Retry-After"] = str(reply.retry_after)
         if isinstance(reply.body, str):
             # Text, such as a gateway's HTML page, goes as written (say its type in `headers`).
             media_type = next((v for k, v in reply.headers if k.lower() == "content-type"), "text/plain")
             return Response(reply.body, reply.status, headers, media_type=media_type)
         return Response(to_json_bytes(reply.body), reply.status, headers, media_type="application/json")
-    error = ApiError(
-        reply.status, reply.code, reply.message, headers=dict(reply.headers), retry_after=reply.retry_after
-    )
+    # A `Retry-After` in `headers` is the scenario's word; `retry_after` does not add another.
+    retry_after = None if _has_header(reply, "retry-after") else reply.retry_after
+    error = ApiError(reply.status, reply.code, reply.message, headers=dict(reply.headers), retry_after=retry_after)
     return envelope.error(request, error)
+
+
+def _has_header(reply: ErrorReply, name: str) -> bool:
+    return any(key.lower() == name for key, _ in reply.headers)
 
 
 async def _drop(scope: Scope, receive: Receive, rule: FaultRule) -> None:

@@ -189,12 +189,12 @@ def scenario_from_document(document: Mapping[str, Any], source: str = "runtime")
     return Scenario(
         name=document["name"],
         description=document.get("description", ""),
-        seed=document.get("seed"),
+        seed=_integer(document.get("seed")),
         clock_mode=clock.get("mode"),
         clock_speed=clock.get("speed"),
         syncs=tuple(_sync_rule(rule) for rule in document.get("syncs", [])),
         faults=tuple(_fault_rule(document["name"], i, rule) for i, rule in enumerate(document.get("faults", []))),
-        rate_limit=RateLimit(rate["limit"], rate.get("window_seconds", 60.0)) if rate else None,
+        rate_limit=RateLimit(int(rate["limit"]), rate.get("window_seconds", 60.0)) if rate else None,
         oauth=OAuthSettings(
             consent=oauth.get("consent"),
             exchange_failure=(
@@ -214,12 +214,12 @@ def _sync_rule(rule: Mapping[str, Any]) -> SyncRule:
         connector_type=match.get("type"),
         name_pattern=match.get("name"),
         connector_id=match.get("connector"),
-        total=rule.get("total"),
+        total=_integer(rule.get("total")),
         queued_seconds=rule.get("queued_seconds"),
         running_seconds=rule.get("running_seconds"),
         documents_per_second=rule.get("documents_per_second"),
         fail_at=fail.get("at"),
-        fail_after_documents=fail.get("after_documents"),
+        fail_after_documents=_integer(fail.get("after_documents")),
         fail_code=fail.get("code", "sync_failed"),
         fail_message=fail.get("message", "The sync failed"),
         stuck_at=rule.get("stuck_at"),
@@ -244,8 +244,8 @@ def _fault_rule(scenario: str, index: int, rule: Mapping[str, Any]) -> FaultRule
             headers=tuple((name.lower(), value) for name, value in match.get("headers", {}).items()),
         ),
         when=When(
-            calls=frozenset(when["calls"]) if "calls" in when else None,
-            every=when.get("every"),
+            calls=frozenset(map(int, when["calls"])) if "calls" in when else None,
+            every=_integer(when.get("every")),
             probability=when.get("probability"),
             window_from=window.get("from"),
             window_until=window.get("until"),
@@ -264,7 +264,7 @@ def _fault_rule(scenario: str, index: int, rule: Mapping[str, Any]) -> FaultRule
 
 
 def _error_reply(error: Mapping[str, Any]) -> ErrorReply:
-    status = error["status"]
+    status = int(error["status"])
     code: ErrorCode = error.get("code") or DEFAULT_CODES.get(
         status, "internal_error" if status >= 500 else "invalid_request"
     )
@@ -272,8 +272,14 @@ def _error_reply(error: Mapping[str, Any]) -> ErrorReply:
         status=status,
         code=code,
         message=error.get("message") or DEFAULT_MESSAGES.get(code, f"Injected error {status} ({code})"),
-        retry_after=error.get("retry_after"),
+        retry_after=_integer(error.get("retry_after")),
         body=error.get("body"),
         has_body="body" in error,
         headers=tuple(error.get("headers", {}).items()),
     )
+
+
+def _integer(value: Any) -> int | None:
+    """JSON Schema counts 10.0 (and YAML's `1e1`) as an integer; headers and bodies must not
+    show it as `10.0`."""
+    return None if value is None else int(value)
