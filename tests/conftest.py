@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -35,6 +36,20 @@ S3_CREATE: dict[str, Any] = {
     "credentials": {"accessKeyId": "AKIA...", "secretAccessKey": "..."},
 }
 SECRET_VALUES = ("AKIA...", "...")
+
+# JSON values for property tests (the masking, the journal). Finite floats only: `Infinity`
+# and `NaN` are not JSON, and the journal refuses them as such.
+json_floats = st.floats(allow_nan=False, allow_infinity=False)
+json_leaves = st.none() | st.booleans() | st.integers() | json_floats | st.text(max_size=8)
+SECRET_KEYS = [
+    *("credentials", "Credentials", "code", "password", "secret", "token", "apikey", "api_key", "accessToken"),
+    *("refresh_token", "secretAccessKey", "securityToken", "apiToken", "botToken", "client_secret", "DB_PASSWORD"),
+]
+secret_keys = st.sampled_from(SECRET_KEYS)
+any_keys = st.text(max_size=8) | secret_keys | st.sampled_from(["state", "name", "config"])
+json_values = st.recursive(
+    json_leaves, lambda children: st.lists(children, max_size=4) | st.dictionaries(any_keys, children, max_size=4)
+)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.inputs import read_json_body, read_limited
-from connectors_mock.journal import MASK, Journal, journal_filter
+from connectors_mock.journal import Journal, journal_filter
+from connectors_mock.masking import MASK
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document

@@ -10,17 +10,16 @@ shift each other's faults, and a seeded run repeats whatever else is going on.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from connectors_mock.clock import VirtualClock
-from connectors_mock.errors import ApiError
 from connectors_mock.jobs import SyncRequest, SyncScript, default_script
 from connectors_mock.oauth import DEFAULT_BEHAVIOUR, OAuthBehaviour
 from connectors_mock.scenarios.model import FaultRule, RateLimit, RequestMatch, Scenario, SyncRule
+from connectors_mock.scenarios.rate_limit import RateWindow, RateWindows
 
 
 @dataclass(frozen=True)
@@ -114,34 +113,6 @@ class Decision:
 NO_FAULT = Decision()
 
 
-@dataclass(frozen=True)
-class RateWindow:
-    limit: int
-    window_seconds: float
-    remaining: int
-    resets_at: datetime
-    # Seconds until the window resets, when this request is over the limit.
-    retry_after: int | None
-
-    def refusal(self) -> ApiError:
-        """The 429 for a request over the limit, with the reference's body."""
-        assert self.retry_after is not None
-        return ApiError(
-            429,
-            "rate_limit_exceeded",
-            f"Rate limit of {self.limit} requests per {self.window_seconds:g} s exceeded; "
-            f"retry after {self.retry_after} seconds",
-            retry_after=self.retry_after,
-        )
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(math.ceil(self.resets_at.timestamp())),
-        }
-
-
 class ScenarioLibrary:
     """The loaded scenarios, which are active server-wide, which tenant is bound to which, and
     the counters their rules keep."""
@@ -156,8 +127,7 @@ class ScenarioLibrary:
         self._views: dict[str, View] = {}
         # By (scenario, rule, tenant): the calls the rule has matched.
         self._calls: dict[tuple[str, int, str], int] = {}
-        # By (scenario, tenant): when the rate window began, and the requests counted in it.
-        self._windows: dict[tuple[str, str], tuple[datetime, int]] = {}
+        self._rates = RateWindows()
 
     # What is loaded -------------------------------------------------------------------------
 
@@ -221,7 +191,7 @@ class ScenarioLibrary:
     def reset_counters(self) -> None:
         """Calls, draws and rate windows start again (`POST /_mock/reset`)."""
         self._calls.clear()
-        self._windows.clear()
+        self._rates.clear()
 
     # What applies to a request --------------------------------------------------------------
 
@@ -264,18 +234,7 @@ class ScenarioLibrary:
         if view.rate_limit is None:
             return None
         loaded, limit = view.rate_limit
-        now = self._clock.now()
-        key = (loaded.name, tenant)
-        started, used = self._windows.get(key, (now, 0))
-        length = timedelta(seconds=limit.window_seconds)
-        if now >= started + length:
-            started, used = now, 0
-        resets_at = started + length
-        if used >= limit.limit:
-            retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
-            return RateWindow(limit.limit, limit.window_seconds, 0, resets_at, retry_after)
-        self._windows[key] = (started, used + 1)
-        return RateWindow(limit.limit, limit.window_seconds, limit.limit - used - 1, resets_at, None)
+        return self._rates.take(loaded.name, limit, tenant, self._clock.now())
 
     # ----------------------------------------------------------------------------------------
 
@@ -291,7 +250,7 @@ class ScenarioLibrary:
 
     def _forget_counts(self, name: str) -> None:
         self._calls = {key: calls for key, calls in self._calls.items() if key[0] != name}
-        self._windows = {key: window for key, window in self._windows.items() if key[0] != name}
+        self._rates.forget(name)
 
     def _draw(self, loaded: Loaded, rule: FaultRule, tenant: str | None, call: int, purpose: str) -> float:
         """A number in [0, 1) for one call of one rule for one tenant. Under a seed it is a hash
