@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="load this scenario file and apply it to every request (repeatable; later files win where they "
-        f"overlap); a bare name is a built-in example: {', '.join(_examples())}",
+        f"overlap); a bare name is a built-in example: {', '.join(resources.example_scenarios())}",
     )
     serve.add_argument(
         "--admin-token",
@@ -96,16 +96,13 @@ def _token(text: str) -> str:
     return text
 
 
-def _examples() -> list[str]:
-    return sorted(path.stem for path in resources.scenarios_dir().glob("*.yaml"))
-
-
 def _scenario_path(text: str) -> Path:
     """A file, or the name of an example shipped in the package (`outage`), so the examples
     work from an installed wheel, where there is no `scenarios/` folder to point at."""
     path = Path(text)
-    if not path.exists() and path.name == text and text in _examples():
-        return resources.scenarios_dir() / f"{text}.yaml"
+    examples = resources.example_scenarios()
+    if not path.exists() and path.name == text and text in examples:
+        return examples[text]
     return path
 
 

@@ -331,11 +331,11 @@ def _dispatch(methods: dict[str, Endpoint]) -> Endpoint:
 
 
 def _example(name: str, body: bytes) -> bytes:
-    examples = {path.stem: path for path in resources.scenarios_dir().glob("*.yaml")}
+    examples = resources.example_scenarios()
     if body:
         raise ApiError(400, "invalid_request", "Send a scenario in the body or name an example, not both")
     if name not in examples:
-        raise ApiError(404, "not_found", f'No example scenario "{name}" (examples: {", ".join(sorted(examples))})')
+        raise ApiError(404, "not_found", f'No example scenario "{name}" (examples: {", ".join(examples)})')
     return examples[name].read_bytes()
 
 

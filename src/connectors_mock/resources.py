@@ -30,3 +30,8 @@ def default_fixtures_path() -> Path:
 
 def scenarios_dir() -> Path:
     return _find("scenarios")
+
+
+def example_scenarios() -> dict[str, Path]:
+    """The example scenarios shipped in the package, by name (`outage`), in name order."""
+    return {path.stem: path for path in sorted(scenarios_dir().glob("*.yaml"))}
