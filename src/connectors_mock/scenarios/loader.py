@@ -99,8 +99,13 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
             # A few nested aliases expand to billions of values: a scenario is small, write it out.
             line = alias.start_mark.line + 1 if alias.start_mark else None
             raise ScenarioError([Problem(source, line, "$", "uses YAML aliases (*name); write the values out")])
-        node = yaml.compose(text, Loader=_LOADER)
-        document = _LOADER(text).get_single_data() if node is not None else None
+        # Composed once: the nodes give the lines, and the document is built from them.
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            document = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except UnicodeDecodeError:
         raise ScenarioError([Problem(source, None, "$", "is not UTF-8 text")]) from None
     except yaml.YAMLError as exc:
