@@ -123,7 +123,7 @@ class ScenarioMiddleware:
             # A HEAD is a GET without the body, for `match.method` as for the router.
             method = "GET" if scope["method"] == "HEAD" else scope["method"]
             facts = RequestFacts(method, scope["path"], operation_id, template, tenant, headers)
-            await self._serve(scope, receiving, sending, exchange, facts)
+            await self._serve(request, receiving, sending, view=exchange.view, exchange=exchange, facts=facts)
         finally:
             # Also when the app raised: "which call got the 500?" is what a journal is for.
             self.journal.record(
@@ -145,14 +145,12 @@ class ScenarioMiddleware:
             )
 
     async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, facts: RequestFacts
+        self, request: Request, receive: Receive, send: Send, *, view: View, exchange: _Exchange, facts: RequestFacts
     ) -> None:
-        view = exchange.view
-        assert view is not None
+        scope = request.scope
         rate = self.library.take(view, facts.tenant) if facts.tenant is not None else None
         if rate is not None:
             send = _with_headers(send, rate.headers())
-        request = Request(scope)
         if rate is not None and rate.retry_after is not None:
             await self.envelope.error(request, rate.refusal())(scope, receive, send)
             return
