@@ -63,7 +63,9 @@ class Settings:
 
 def startup_seed(seed: int | None, scenarios: tuple[Scenario, ...]) -> int | None:
     """`--seed`, else the last scenario's that has one."""
-    return next((s.seed for s in reversed(scenarios) if s.seed is not None), seed) if seed is None else seed
+    if seed is not None:
+        return seed
+    return next((s.seed for s in reversed(scenarios) if s.seed is not None), None)
 
 
 def startup_clock(
