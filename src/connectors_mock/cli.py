@@ -1,10 +1,13 @@
-"""`connectors-mock serve`: run the fake under uvicorn."""
+"""`connectors-mock serve` runs the fake under uvicorn; `check-scenario` checks scenario files;
+`verify` runs the contract suite against a server."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,6 +87,24 @@ def _parser() -> argparse.ArgumentParser:
         "with its file, line and path, and exit 1 if there is any.",
     )
     check.add_argument("files", nargs="+", type=_scenario_path, metavar="FILE")
+    verify = commands.add_parser(
+        "verify",
+        help="run the contract suite against a server",
+        description="Run the contract suite (pytest --pyargs connectors_mock.contract) against URL, or against "
+        "the fake in-process without one. Arguments after -- go to pytest (-- -x -k sync). Exits as "
+        "pytest does: 0 when the server keeps the contract.",
+    )
+    verify.add_argument("url", nargs="?", help="the server's base URL, such as https://staging.example.com")
+    for option, text in (
+        ("--api-key", "the key to act with (default: $CONNECTORS_API_KEY)"),
+        ("--api-key-b", "a key of another team, to check tenant isolation (default: $CONNECTORS_API_KEY_B)"),
+        ("--collection", "an existing collection to create connectors in (default: $CONNECTORS_COLLECTION)"),
+        ("--max-examples", "generated requests per operation (default: 25)"),
+        ("--contract-seed", "the seed; the same seed repeats a run (default: 0)"),
+        ("--time-budget", "seconds after which the remaining tests are skipped (default: 600)"),
+        ("--job-timeout", "seconds a sync job may take to finish (default: 60)"),
+    ):
+        verify.add_argument(option, help=text)
     return parser
 
 
@@ -209,9 +230,34 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    if importlib.util.find_spec("schemathesis") is None or importlib.util.find_spec("pytest") is None:
+        print(
+            "connectors-mock verify needs the contract extra: pip install 'connectors-mock[contract]'", file=sys.stderr
+        )
+        return 2
+    # No cache: the suite's directory may be a read-only site-packages.
+    argv = ["--pyargs", "connectors_mock.contract", "-p", "no:cacheprovider"]
+    if args.url:
+        argv += ["--base-url", args.url]
+    for option in ("api_key", "api_key_b", "collection", "max_examples", "contract_seed", "time_budget", "job_timeout"):
+        value = getattr(args, option)
+        if value is not None:
+            argv += ["--" + option.replace("_", "-"), value]
+    # A process of its own: pytest must import the suite itself to rewrite its asserts.
+    return subprocess.run([sys.executable, "-m", "pytest", *argv, *pytest_args], check=False).returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `verify ... -- -x -k sync`: what follows `--` is pytest's.
+    pytest_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: len(argv) - len(pytest_args) - (1 if "--" in argv else 0)])
+    if args.command == "verify":
+        return verify(args, pytest_args)
+    if pytest_args:
+        parser.error("arguments after -- are only for verify")
     if args.command == "serve":
         return serve(args)
     return check_scenario(args)

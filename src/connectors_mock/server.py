@@ -110,11 +110,11 @@ def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     # uvicorn installs signal handlers only on the main thread; a thread has none to install.
     thread.start()
     try:
-        while not server.started:
+        # uvicorn sets `started` inside its startup, a moment before ours records the address.
+        while server.address is None:
             if not thread.is_alive():
                 raise RuntimeError("the server stopped while starting")
             thread.join(0.01)
-        assert server.address is not None
         yield server.address
     finally:
         server.should_exit = True

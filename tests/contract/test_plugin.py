@@ -1,0 +1,108 @@
+"""How the suite behaves as a tool: safe on a server it shares with others, patient with rate
+limits, bounded in time, and clear about what it needs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2
+
+from connectors_mock.app import build_app
+from connectors_mock.clock import VirtualClock
+from connectors_mock.scenarios.loader import load_text
+from connectors_mock.server import running
+from connectors_mock.spec import default_spec
+from tests.contract.conftest import (
+    SUITE_KEYS,
+    WITHOUT_SCHEMA_TESTS,
+    SuiteRun,
+    connectors_of,
+    left_behind,
+    suite_command,
+    suite_environment,
+)
+from tests.contract.mutants import MUTANTS, fake_settings, unbroken
+
+
+def test_it_never_changes_a_connector_it_did_not_create(run_suite: Callable[..., SuiteRun]) -> None:
+    with running(unbroken()) as url:
+        before = {key: connectors_of(url, key) for key in SUITE_KEYS}
+        run = run_suite(url, "--max-examples", "5", "-k", "schema or connectors")
+        assert run.returncode == 0, run.output
+        after = {key: connectors_of(url, key) for key in SUITE_KEYS}
+    assert after == before
+
+
+def test_a_failing_run_still_deletes_what_it_created(run_suite: Callable[..., SuiteRun]) -> None:
+    no_request_id = next(mutant for mutant in MUTANTS if mutant.name == "no-request-id")
+    with running(no_request_id.build()) as url:
+        run = run_suite(url, *WITHOUT_SCHEMA_TESTS, "--max-examples", "5", "-k", "connectors")
+        assert run.returncode == 1
+        assert "created " in run.output
+        assert left_behind(url) == []
+
+
+def test_an_interrupted_run_still_deletes_what_it_created(tmp_path: Path) -> None:
+    with running(unbroken()) as url:
+        suite = subprocess.Popen(
+            suite_command(url, *WITHOUT_SCHEMA_TESTS, "--max-examples", "50"),
+            cwd=tmp_path,
+            env=suite_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not left_behind(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert left_behind(url), "the suite created nothing to interrupt"
+        suite.send_signal(signal.SIGTERM)
+        output, _ = suite.communicate(timeout=60)
+        assert suite.returncode != 0
+        assert left_behind(url) == [], output
+
+
+def test_a_rate_limited_server_is_waited_on_not_failed(run_suite: Callable[..., SuiteRun]) -> None:
+    tight = load_text(b"name: tight\nrate_limit: {limit: 20, window_seconds: 1}\n", "tight.yaml", default_spec())
+    app = build_app(fake_settings(clock=VirtualClock("real", 1.0), scenarios=(tight,)))
+    with running(app) as url:
+        run = run_suite(url, *WITHOUT_SCHEMA_TESTS, "--max-examples", "5", "-k", "oauth or delete_is_final")
+        refused = httpx2.get(f"{url}/_mock/journal", params={"status": "429"}).json()["data"]["entries"]
+    assert run.returncode == 0, run.output
+    assert refused, "the server never refused a request: the test proves nothing"
+
+
+def test_the_time_budget_skips_what_is_left_and_says_so(run_suite: Callable[..., SuiteRun]) -> None:
+    with running(unbroken()) as url:
+        run = run_suite(url, *WITHOUT_SCHEMA_TESTS, "--time-budget", "0.01", "-k", "oauth")
+    assert run.returncode == 0, run.output
+    assert "skipped" in run.output
+    assert "time budget (0.01 s) spent" in run.output
+
+
+def test_without_a_second_key_isolation_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    with running(unbroken()) as url:
+        command = [*suite_command(None, *WITHOUT_SCHEMA_TESTS, "-k", "another_team", "-rs")]
+        command += ["--base-url", url, "--api-key", SUITE_KEYS[0]]
+        done = subprocess.run(
+            command, cwd=tmp_path, env=suite_environment(), capture_output=True, text=True, check=False
+        )
+    assert done.returncode == 0, done.stdout
+    assert "give --api-key-b" in done.stdout
+
+
+def test_a_server_without_a_key_is_refused_before_any_request(tmp_path: Path) -> None:
+    command = [*suite_command(None, *WITHOUT_SCHEMA_TESTS), "--base-url", "http://127.0.0.1:9"]
+    done = subprocess.run(command, cwd=tmp_path, env=suite_environment(), capture_output=True, text=True, check=False)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "--api-key" in done.stdout + done.stderr
+
+
+def test_without_a_base_url_it_judges_the_fake_in_process(run_suite: Callable[..., SuiteRun]) -> None:
+    run = run_suite(None, *WITHOUT_SCHEMA_TESTS, "--max-examples", "3", "-k", "oauth")
+    assert run.returncode == 0, run.output
+    assert "(the fake, in-process)" in run.output
