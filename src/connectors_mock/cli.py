@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -240,12 +241,18 @@ def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
     argv = ["--pyargs", "connectors_mock.contract", "-p", "no:cacheprovider"]
     if args.url:
         argv += ["--base-url", args.url]
-    for option in ("api_key", "api_key_b", "collection", "max_examples", "contract_seed", "time_budget", "job_timeout"):
+    for option in ("collection", "max_examples", "contract_seed", "time_budget", "job_timeout"):
         value = getattr(args, option)
         if value is not None:
             argv += ["--" + option.replace("_", "-"), value]
+    # Keys go by the environment, not the command line, which `ps` shows to everyone.
+    environment = dict(os.environ)
+    for option, variable in (("api_key", "CONNECTORS_API_KEY"), ("api_key_b", "CONNECTORS_API_KEY_B")):
+        if getattr(args, option) is not None:
+            environment[variable] = getattr(args, option)
     # A process of its own: pytest must import the suite itself to rewrite its asserts.
-    return subprocess.run([sys.executable, "-m", "pytest", *argv, *pytest_args], check=False).returncode
+    command = [sys.executable, "-m", "pytest", *argv, *pytest_args]
+    return subprocess.run(command, env=environment, check=False).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:

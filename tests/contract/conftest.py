@@ -23,10 +23,6 @@ PREFIX = "cmk-contract-"
 # Building the schema tests (schemathesis's coverage cases) takes about 15 s of CPU; runs that
 # test something else leave them out.
 WITHOUT_SCHEMA_TESTS = ("--ignore", str(Path(contract.__file__).with_name("test_schema.py")))
-PREFIX = "cmk-contract-"
-# Building the schema tests (schemathesis's coverage cases) takes about 15 s of CPU; runs that
-# test something else leave them out.
-WITHOUT_SCHEMA_TESTS = ("--ignore", str(Path(contract.__file__).with_name("test_schema.py")))
 
 
 @dataclass(frozen=True)

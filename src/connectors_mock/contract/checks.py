@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from connectors_mock.contract.ledger import Ledger, Progress
 
 if TYPE_CHECKING:
+    import requests
     from schemathesis import Case, CheckContext, Response
 
 Check = Callable[["CheckContext", "Response", "Case[Any]"], "bool | None"]
@@ -26,7 +27,7 @@ def operation_id(case: Case[Any]) -> str:
     return str(case.operation.definition.raw.get("operationId", ""))
 
 
-def json_body(response: Response) -> Any:
+def json_body(response: Response | requests.Response) -> Any:
     """The parsed body, or None when there is none or it is not JSON (other checks say so)."""
     if not response.content:
         return None

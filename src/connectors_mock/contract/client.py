@@ -4,7 +4,7 @@ hand-made requests through schemathesis, so they get every check the generated o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -24,9 +24,17 @@ RATE_LIMIT_RETRIES = 8
 
 class RateLimitRetry(Retry):
     """Retry a 429 after its `Retry-After` (any method: a 429 was not processed), waiting at
-    most `max_wait` seconds each time, so a server asking for an hour cannot stall CI."""
+    most `max_wait` seconds each time, so a server asking for an hour cannot stall CI. Only a
+    429: a 503 or 413 with `Retry-After` is an answer the checks must see."""
 
+    RETRY_AFTER_STATUS_CODES = frozenset({429})
     max_wait: float = 60.0
+
+    def new(self, **changes: Any) -> RateLimitRetry:
+        # urllib3 makes a new Retry for every attempt; the cap must travel with it.
+        retry: RateLimitRetry = super().new(**changes)
+        retry.max_wait = self.max_wait
+        return retry
 
     def get_retry_after(self, response: Any) -> float | None:
         seconds = super().get_retry_after(response)
@@ -61,13 +69,15 @@ class Sender:
     connector recorded even when a check then fails, and every check run on the answer."""
 
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)
     session: requests.Session
     checks: Sequence[Check]
     safety: Safety
 
     def call(self, case: Case[Any], api_key: str | None = None) -> Response:
         """Send `case` as `api_key` (default: the first key), made safe, and record what it created."""
+        team = next((str(v) for k, v in (case.headers or {}).items() if k.lower() == "x-team-id"), None)
+        self.safety.ledger.owners.add(Owner(api_key or self.api_key, team))
         self.safety.prepare(case)
         response = case.call(base_url=self.base_url, session=self.session, headers=self.auth(api_key))
         self.safety.record(case, response)
@@ -88,7 +98,7 @@ class ApiClient:
     """One API key's view of the server under test."""
 
     schema: BaseSchema
-    api_key: str
+    api_key: str = field(repr=False)
     sender: Sender
 
     def call(
@@ -113,25 +123,39 @@ class ApiClient:
         return body.get("data") if isinstance(body, dict) else None
 
 
-def clean_up(ledger: Ledger, base_url: str, session: requests.Session, keys: Sequence[str]) -> tuple[int, int]:
+@dataclass
+class CleanUp:
+    deleted: int = 0
+    left: list[str] = field(default_factory=list)
+
+
+def clean_up(ledger: Ledger, base_url: str, session: requests.Session, keys: Sequence[str]) -> CleanUp:
     """Delete what the run created: every connector it recorded, then any other connector whose
-    name carries the run's prefix (a create whose answer was lost). Returns (deleted, left)."""
-    deleted = left = 0
-    owners = set(ledger.created.values()) | {Owner(key, None) for key in keys}
+    name carries the run's prefix (a create whose answer was lost), as whoever created it. A
+    request that fails is counted, never the end of the sweep."""
+    result = CleanUp()
+    owners = ledger.owners | set(ledger.created.values()) | {Owner(key, None) for key in keys}
     targets = dict(ledger.created)
     for owner in owners:
-        listed = session.get(f"{base_url}/v1/connectors", headers=_headers(owner), timeout=30)
-        body = json_body_of(listed)
+        try:
+            listed = session.get(f"{base_url}/v1/connectors", headers=_headers(owner), timeout=30)
+        except requests.RequestException:
+            continue
+        body = json_body(listed)
         for connector in body.get("data", []) if isinstance(body, dict) else []:
             if isinstance(connector, dict) and str(connector.get("name", "")).startswith(ledger.prefix):
                 targets.setdefault(str(connector["id"]), owner)
     for connector_id, owner in targets.items():
-        answer = session.delete(f"{base_url}/v1/connectors/{connector_id}", headers=_headers(owner), timeout=30)
+        try:
+            answer = session.delete(f"{base_url}/v1/connectors/{connector_id}", headers=_headers(owner), timeout=30)
+        except requests.RequestException:
+            result.left.append(connector_id)
+            continue
         if answer.status_code in (200, 202, 204):
-            deleted += 1
+            result.deleted += 1
         elif answer.status_code != 404:
-            left += 1
-    return deleted, left
+            result.left.append(connector_id)
+    return result
 
 
 def _headers(owner: Owner) -> dict[str, str]:
@@ -139,10 +163,3 @@ def _headers(owner: Owner) -> dict[str, str]:
     if owner.team:
         headers["X-Team-ID"] = owner.team
     return headers
-
-
-def json_body_of(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

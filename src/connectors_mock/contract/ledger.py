@@ -12,10 +12,12 @@ from typing import Any, NamedTuple
 MIN_SECRET_LENGTH = 8
 
 
-class Owner(NamedTuple):
-    """Who created a connector: its API key and `X-Team-ID`, which deleting it needs again."""
+@dataclass(frozen=True)
+class Owner:
+    """Who created a connector: its API key and `X-Team-ID`, which deleting it needs again.
+    The key stays out of the repr, which pytest prints when a test fails."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     team: str | None
 
 
@@ -23,12 +25,6 @@ class Progress(NamedTuple):
     collected: int
     parsed: int
     indexed: int
-
-
-def new_prefix() -> str:
-    """A name prefix unique to this run, so its connectors are recognisable and no other run's
-    (or person's) connector ever matches it."""
-    return f"cmk-contract-{secrets.token_hex(3)}-"
 
 
 def string_leaves(value: Any) -> Iterator[str]:
@@ -44,13 +40,21 @@ def string_leaves(value: Any) -> Iterator[str]:
 
 @dataclass
 class Ledger:
-    prefix: str = field(default_factory=new_prefix)
+    # Unique to this run, so its connectors are recognisable by their name prefix and no other
+    # run's (or person's) connector ever matches it.
+    run: str = field(default_factory=lambda: secrets.token_hex(3))
     created: dict[str, Owner] = field(default_factory=dict)
+    # Everyone the run created connectors as, so the sweep also finds creates whose answer was lost.
+    owners: set[Owner] = field(default_factory=set)
     # Credentials a server accepted, and every other string the suite sent: a string that was
     # sent both ways (a name equal to a token) cannot tell a leak from an echo.
     secrets: set[str] = field(default_factory=set)
     plain_values: set[str] = field(default_factory=set)
     progress: dict[str, Progress] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"cmk-contract-{self.run}-"
 
     def record_sent(self, body: Any) -> None:
         if isinstance(body, dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -22,8 +22,8 @@ DEFAULT_JOB_TIMEOUT = 60.0
 @dataclass(frozen=True)
 class ContractOptions:
     base_url: str | None
-    api_key: str | None
-    api_key_b: str | None
+    api_key: str | None = field(repr=False)
+    api_key_b: str | None = field(repr=False)
     collection: str | None
     max_examples: int
     seed: int
@@ -90,7 +90,7 @@ def _option_or_environment(config: pytest.Config, name: str) -> str | None:
 
 def read_options(config: pytest.Config) -> ContractOptions:
     return ContractOptions(
-        base_url=config.getoption("base_url") or None,
+        base_url=config.getoption("base_url", None) or None,
         api_key=_option_or_environment(config, "api_key"),
         api_key_b=_option_or_environment(config, "api_key_b"),
         collection=_option_or_environment(config, "collection"),

@@ -1,8 +1,8 @@
 """The pytest plugin behind `pytest --pyargs connectors_mock.contract`: its options, the
 server under test, the fixtures the tests use, a time budget, and the clean-up at the end.
 
-Registered through the `pytest11` entry point, so its options exist wherever connectors-mock
-is installed; it does nothing until a contract test asks for its fixtures.
+Registered through the `pytest11` entry point (`entry.py`, which loads it only when the
+`contract` extra is installed); it does nothing until a contract test asks for its fixtures.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from connectors_mock import resources
-from connectors_mock.contract.checks import Check, named_checks
-from connectors_mock.contract.client import ApiClient, Sender, clean_up, json_body_of, patient_session
+from connectors_mock.contract.checks import Check, json_body, named_checks
+from connectors_mock.contract.client import ApiClient, CleanUp, Sender, clean_up, patient_session
 from connectors_mock.contract.ledger import Ledger
 from connectors_mock.contract.options import ContractOptions, add_options, read_options
 from connectors_mock.contract.safety import Safety
@@ -45,7 +45,7 @@ class RunReport:
     target: Target | None = None
     prefix: str = ""
     created: int = 0
-    cleaned: tuple[int, int] | None = None
+    cleaned: CleanUp | None = None
     out_of_time: list[str] = field(default_factory=list)
 
 
@@ -106,8 +106,10 @@ def contract_target(pytestconfig: pytest.Config, contract_options: ContractOptio
         pytestconfig.stash[REPORT].target = target
         yield target
         return
-    with in_process_fake() as url:
-        target = Target(url, options.api_key or FAKE_KEYS[0], options.api_key_b or FAKE_KEYS[1], in_process=True)
+    # Keys given (or in the environment) are the fake's keys too, so they work against it.
+    keys = (options.api_key or FAKE_KEYS[0], options.api_key_b or FAKE_KEYS[1])
+    with in_process_fake(keys) as url:
+        target = Target(url, keys[0], keys[1], in_process=True)
         pytestconfig.stash[REPORT].target = target
         yield target
 
@@ -178,7 +180,7 @@ def contract_collection(
         headers={"Authorization": f"Bearer {contract_target.api_key}"},
         timeout=30,
     )
-    body = json_body_of(listed)
+    body = json_body(listed)
     for connector in body.get("data", []) if isinstance(body, dict) else []:
         if isinstance(connector, dict) and isinstance(connector.get("collection"), str):
             return str(connector["collection"])
@@ -251,12 +253,17 @@ def contract_api_b(contract_schema: BaseSchema, contract_target: Target, contrac
     return ApiClient(contract_schema, contract_target.api_key_b, contract_sender)
 
 
+Properties = Callable[[Callable[..., None]], Callable[..., None]]
+
+
 @pytest.fixture(scope="session")
-def contract_properties(contract_options: ContractOptions) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def contract_properties(contract_options: ContractOptions) -> Properties:
     """Hypothesis settings for the property tests, from the run's options. Each example makes
     several requests, so a property gets a fifth of an operation's examples (at least 3)."""
     settings = hypothesis.settings(
         max_examples=max(3, contract_options.max_examples // 5),
+        # No shrinking: a replay meets a server that has moved on (see schemathesis.toml).
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
         deadline=None,
         database=None,
         suppress_health_check=list(hypothesis.HealthCheck),
@@ -268,7 +275,7 @@ def contract_properties(contract_options: ContractOptions) -> Callable[[Callable
     return apply
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def contract_collection_id(contract_collection: str | None) -> str:
     if contract_collection is None:
         pytest.skip("give --collection (an existing collection) so the suite can create connectors")
@@ -290,9 +297,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"repeat with --contract-seed {options.seed} --max-examples {options.max_examples}"
     )
     if report.cleaned is not None:
-        deleted, left = report.cleaned
-        line = f"created {report.created} connectors named {report.prefix}*; deleted {deleted} at the end"
-        terminalreporter.write_line(line + (f", {left} could NOT be deleted" if left else ""))
+        cleaned = report.cleaned
+        terminalreporter.write_line(
+            f"created {report.created} connectors named {report.prefix}*; "
+            f"{cleaned.deleted} still there at the end were deleted"
+        )
+        if cleaned.left:
+            terminalreporter.write_line(f"could NOT delete: {', '.join(cleaned.left)}", red=True)
     if report.out_of_time:
         terminalreporter.write_line(
             f"time budget ({options.time_budget:g} s) spent: {len(report.out_of_time)} tests skipped", yellow=True

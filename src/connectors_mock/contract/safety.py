@@ -37,7 +37,7 @@ class Safety:
 
     @property
     def absent_id(self) -> str:
-        return "conn_cmkabsent" + self.ledger.prefix.split("-")[2]
+        return "conn_cmkabsent" + self.ledger.run
 
     def prefixed(self, name: str) -> str:
         """The run's prefix before `name`, cut to fit the schema if it must be."""
@@ -70,7 +70,14 @@ class Safety:
                 query["collection"] = self.collection
         self.ledger.record_sent(body)
         connector_id = (case.path_parameters or {}).get("id")
-        if operation in CHANGING and self.is_connector_id(connector_id) and not self.ledger.is_ours(str(connector_id)):
+        undocumented_write = case.method.upper() not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
+            case.method.upper() != case.operation.method.upper()
+        )
+        if (
+            (operation in CHANGING or undocumented_write)
+            and self.is_connector_id(connector_id)
+            and not self.ledger.is_ours(str(connector_id))
+        ):
             assert case.path_parameters is not None
             case.path_parameters["id"] = self.absent_id
 

@@ -3,16 +3,13 @@ the server issued can complete a flow."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors_mock.contract.client import ApiClient
+from connectors_mock.contract.plugin import Properties
 from connectors_mock.contract.strategies import NON_OAUTH_TYPES, OAUTH_TYPES
-
-Properties = Callable[[Callable[..., None]], Callable[..., None]]
 
 
 @pytest.mark.parametrize("connector_type", NON_OAUTH_TYPES)

@@ -23,7 +23,9 @@ MAX_RESTARTS = 5
 
 
 @schema.parametrize()
-def test_operation(case: Case[Any], request: pytest.FixtureRequest, contract_sender: Sender) -> None:
+def test_operation(
+    case: Case[Any], request: pytest.FixtureRequest, contract_sender: Sender, contract_collection_id: str
+) -> None:
     check_budget(request.config, case.operation.label)
     contract_sender.send(case)
 
@@ -33,6 +35,7 @@ def test_stateful(
     contract_schema: Any,
     contract_sender: Sender,
     contract_options: ContractOptions,
+    contract_collection_id: str,
 ) -> None:
     config = request.config
 
