@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -96,16 +97,21 @@ def _parser() -> argparse.ArgumentParser:
         "pytest does: 0 when the server keeps the contract.",
     )
     verify.add_argument("url", nargs="?", help="the server's base URL, such as https://staging.example.com")
-    for option, text in (
-        ("--api-key", "the key to act with (default: $CONNECTORS_API_KEY)"),
-        ("--api-key-b", "a key of another team, to check tenant isolation (default: $CONNECTORS_API_KEY_B)"),
-        ("--collection", "an existing collection to create connectors in (default: $CONNECTORS_COLLECTION)"),
-        ("--max-examples", "generated requests per operation (default: 25)"),
-        ("--contract-seed", "the seed; the same seed repeats a run (default: 0)"),
-        ("--time-budget", "seconds after which the remaining tests are skipped (default: 600)"),
-        ("--job-timeout", "seconds a sync job may take to finish (default: 60)"),
+    for option, kind, text in (
+        ("--api-key", _token, "the key to act with; required with a URL (default: $CONNECTORS_API_KEY)"),
+        ("--api-key-b", _token, "a key of another team, to check tenant isolation (default: $CONNECTORS_API_KEY_B)"),
+        (
+            "--collection",
+            str,
+            "an existing collection to create connectors in (default: $CONNECTORS_COLLECTION, else the "
+            "collection of a connector the key can list)",
+        ),
+        ("--max-examples", _count, "generated requests per operation (default: 25)"),
+        ("--contract-seed", int, "the seed; the same seed repeats a run (default: 0)"),
+        ("--time-budget", _seconds, "seconds of testing after which the remaining tests are skipped (default: 600)"),
+        ("--job-timeout", _seconds, "seconds a sync job may take to finish (default: 60)"),
     ):
-        verify.add_argument(option, help=text)
+        verify.add_argument(option, type=kind, help=text)
     return parser
 
 
@@ -133,6 +139,22 @@ def _public_url(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL such as http://localhost:8080")
     return text.rstrip("/")
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _speed(text: str) -> float:
@@ -237,6 +259,9 @@ def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
             "connectors-mock verify needs the contract extra: pip install 'connectors-mock[contract]'", file=sys.stderr
         )
         return 2
+    if args.url and not (args.api_key or os.environ.get("CONNECTORS_API_KEY")):
+        print("connectors-mock verify URL needs --api-key KEY (or $CONNECTORS_API_KEY)", file=sys.stderr)
+        return 4
     # No cache: the suite's directory may be a read-only site-packages.
     argv = ["--pyargs", "connectors_mock.contract", "-p", "no:cacheprovider"]
     if args.url:
@@ -244,9 +269,13 @@ def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
     for option in ("collection", "max_examples", "contract_seed", "time_budget", "job_timeout"):
         value = getattr(args, option)
         if value is not None:
-            argv += ["--" + option.replace("_", "-"), value]
-    # Keys go by the environment, not the command line, which `ps` shows to everyone.
+            argv += ["--" + option.replace("_", "-"), str(value)]
+    # Keys go by the environment, not the command line, which `ps` shows to everyone; hypothesis
+    # keeps its caches in a temporary directory, not in the one verify was run from.
     environment = dict(os.environ)
+    environment.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "connectors-mock-hypothesis")
+    )
     for option, variable in (("api_key", "CONNECTORS_API_KEY"), ("api_key_b", "CONNECTORS_API_KEY_B")):
         if getattr(args, option) is not None:
             environment[variable] = getattr(args, option)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -106,3 +107,30 @@ def test_without_a_base_url_it_judges_the_fake_in_process(run_suite: Callable[..
     run = run_suite(None, *WITHOUT_SCHEMA_TESTS, "--max-examples", "3", "-k", "oauth")
     assert run.returncode == 0, run.output
     assert "(the fake, in-process)" in run.output
+
+
+def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "connectors_mock", "verify", *args]
+    return subprocess.run(command, cwd=cwd, env=suite_environment(), capture_output=True, text=True, check=False)
+
+
+def test_verify_judges_a_url_and_leaves_no_files_behind(tmp_path: Path) -> None:
+    with running(unbroken()) as url:
+        keys = ("--api-key", SUITE_KEYS[0], "--api-key-b", SUITE_KEYS[1])
+        done = verify(url, *keys, "--max-examples", "3", "--", *WITHOUT_SCHEMA_TESTS, "-k", "authorize", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8 passed" in done.stdout
+    assert SUITE_KEYS[0] not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_wants_a_key_for_a_url_before_it_starts(tmp_path: Path) -> None:
+    done = verify("http://127.0.0.1:9", cwd=tmp_path)
+    assert done.returncode == 4
+    assert "needs --api-key KEY" in done.stderr
+
+
+def test_verify_refuses_a_bad_option_value_itself(tmp_path: Path) -> None:
+    done = verify("--max-examples", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "connectors-mock verify: error: argument --max-examples: '0' is not a whole number" in done.stderr

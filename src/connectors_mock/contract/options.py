@@ -31,14 +31,14 @@ class ContractOptions:
     job_timeout: float
 
 
-def _positive_int(text: str) -> int:
+def positive_integer(text: str) -> int:
     value = int(text)
     if value < 1:
         raise ValueError(text)
     return value
 
 
-def _positive_seconds(text: str) -> float:
+def seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise ValueError(text)
@@ -59,7 +59,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--max-examples",
-        type=_positive_int,
+        type=positive_integer,
         default=DEFAULT_MAX_EXAMPLES,
         help=f"generated requests per operation and per property (default {DEFAULT_MAX_EXAMPLES})",
     )
@@ -71,13 +71,13 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--time-budget",
-        type=_positive_seconds,
+        type=seconds,
         default=DEFAULT_TIME_BUDGET,
         help=f"seconds after which the remaining tests are skipped (default {DEFAULT_TIME_BUDGET:g})",
     )
     group.addoption(
         "--job-timeout",
-        type=_positive_seconds,
+        type=seconds,
         default=DEFAULT_JOB_TIMEOUT,
         help=f"seconds a sync job may take to finish (default {DEFAULT_JOB_TIMEOUT:g})",
     )

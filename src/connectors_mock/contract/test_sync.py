@@ -81,6 +81,7 @@ def test_a_second_sync_waits_for_the_first(
     second = contract_api.call("triggerSync", path={"id": connector["id"]})
     if second.status_code == 409:
         assert second.json()["error"]["code"] == "sync_in_progress"
+        assert first["jobId"] in second.json()["error"]["message"], "the 409 does not name the active job"
         return
     assert second.status_code == 202, f"a second trigger answered {second.status_code}"
     # Accepted: only right if the first job had already ended.
