@@ -80,10 +80,7 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Spec:
-        with open(path or resources.spec_path(), encoding="utf-8") as handle:
-            # libyaml's loader, where PyYAML was built with it, reads the spec several times faster.
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            return cls(yaml.load(handle, Loader=loader))  # noqa: S506 - a safe loader, in C
+        return cls(read_document(path or resources.spec_path()))
 
     def bind(self, handlers: Mapping[str, Callable[..., Any]]) -> list[tuple[Operation, Callable[..., Any]]]:
         """Pair each operation with its handler; anything unpaired stops start-up."""
@@ -182,6 +179,15 @@ class Spec:
 
 def _ref(pointer: str) -> dict[str, str]:
     return {"$ref": f"{DOCUMENT_URI}#{pointer}"}
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """The contract as plain data, before anything is compiled from it."""
+    with open(path, encoding="utf-8") as handle:
+        # libyaml's loader, where PyYAML was built with it, reads the spec several times faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document: dict[str, Any] = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader, in C
+        return document
 
 
 @cache

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import hypothesis
 import pytest
 import requests
-import yaml
 from jsonschema import Draft202012Validator
 
 from connectors_mock import resources
@@ -31,6 +30,7 @@ from connectors_mock.contract.ledger import Ledger
 from connectors_mock.contract.options import ContractOptions, add_options, read_options
 from connectors_mock.contract.safety import Safety
 from connectors_mock.contract.target import FAKE_KEYS, Target, in_process_fake
+from connectors_mock.spec import read_document
 
 if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiSchema as BaseSchema
@@ -161,9 +161,7 @@ def contract_ledger(
 
 @cache
 def contract_document() -> dict[str, Any]:
-    with resources.spec_path().open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
-    return document
+    return read_document(resources.spec_path())
 
 
 def is_valid(pointer: str) -> Callable[[Any], bool]:
