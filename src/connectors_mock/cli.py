@@ -19,6 +19,14 @@ from urllib.parse import urlsplit
 from connectors_mock import __version__, resources, server
 from connectors_mock.app import Settings, build_app, startup_clock, startup_seed
 from connectors_mock.clock import CLOCK_MODES, MAX_SPEED
+from connectors_mock.contract.options import (
+    DEFAULT_JOB_TIMEOUT,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_TIME_BUDGET,
+    positive_integer,
+    seconds,
+)
 from connectors_mock.fixtures import FixtureError
 from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
 from connectors_mock.spec import SpecMismatch, default_spec
@@ -106,10 +114,14 @@ def _parser() -> argparse.ArgumentParser:
             "an existing collection to create connectors in (default: $CONNECTORS_COLLECTION, else the "
             "collection of a connector the key can list)",
         ),
-        ("--max-examples", _count, "generated requests per operation (default: 25)"),
-        ("--contract-seed", int, "the seed; the same seed repeats a run (default: 0)"),
-        ("--time-budget", _seconds, "seconds of testing after which the remaining tests are skipped (default: 600)"),
-        ("--job-timeout", _seconds, "seconds a sync job may take to finish (default: 60)"),
+        ("--max-examples", positive_integer, f"generated requests per operation (default: {DEFAULT_MAX_EXAMPLES})"),
+        ("--contract-seed", int, f"the seed; the same seed repeats a run (default: {DEFAULT_SEED})"),
+        (
+            "--time-budget",
+            seconds,
+            f"seconds of testing after which the remaining tests are skipped (default: {DEFAULT_TIME_BUDGET:g})",
+        ),
+        ("--job-timeout", seconds, f"seconds a sync job may take to finish (default: {DEFAULT_JOB_TIMEOUT:g})"),
     ):
         verify.add_argument(option, type=kind, help=text)
     return parser
@@ -139,22 +151,6 @@ def _public_url(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL such as http://localhost:8080")
     return text.rstrip("/")
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
 
 
 def _speed(text: str) -> float:

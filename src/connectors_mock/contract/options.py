@@ -1,11 +1,15 @@
-"""The suite's command-line options, read once into `ContractOptions`."""
+"""The suite's command-line options, read once into `ContractOptions`. Their parsers serve
+`connectors-mock verify` too, which imports this module without pytest installed."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:
+    import pytest
 
 # Each option may come from the environment instead, so CI can keep keys in secrets.
 ENVIRONMENT = {
@@ -32,16 +36,18 @@ class ContractOptions:
 
 
 def positive_integer(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
     return value
 
 
