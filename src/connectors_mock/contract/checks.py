@@ -37,6 +37,12 @@ def json_body(response: Response | requests.Response) -> Any:
         return None
 
 
+def response_data(response: Response | requests.Response) -> Any:
+    """The envelope's `data`, or None when the body has none."""
+    body = json_body(response)
+    return body.get("data") if isinstance(body, dict) else None
+
+
 def header(response: Response, name: str) -> str | None:
     for key, values in response.headers.items():
         if key.lower() == name.lower() and values:
@@ -95,8 +101,7 @@ def named_checks(ledger: Ledger, error_codes: frozenset[str], request_id_pattern
     def sync_progress_ordered(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
         if operation_id(case) not in SYNC_OPERATIONS or not 200 <= response.status_code < 300:
             return
-        body = json_body(response)
-        job = body.get("data") if isinstance(body, dict) else None
+        job = response_data(response)
         if not isinstance(job, dict) or not isinstance(job.get("progress"), dict):
             return  # the response schema check refuses it
         counts = job["progress"]

@@ -11,7 +11,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors_mock.contract.checks import Check, json_body
+from connectors_mock.contract.checks import Check, response_data, sent_header
 from connectors_mock.contract.ledger import Ledger, Owner
 from connectors_mock.contract.safety import Safety
 
@@ -76,11 +76,13 @@ class Sender:
 
     def call(self, case: Case[Any], api_key: str | None = None) -> Response:
         """Send `case` as `api_key` (default: the first key), made safe, and record what it created."""
-        team = next((str(v) for k, v in (case.headers or {}).items() if k.lower() == "x-team-id"), None)
-        self.safety.ledger.owners.add(Owner(api_key or self.api_key, team))
+        team = sent_header(case, "X-Team-ID")
+        owner = Owner(api_key or self.api_key, str(team) if team is not None else None)
+        # Before sending: a create whose answer is lost is still swept up as this owner.
+        self.safety.ledger.owners.add(owner)
         self.safety.prepare(case)
         response = case.call(base_url=self.base_url, session=self.session, headers=self.auth(api_key))
-        self.safety.record(case, response)
+        self.safety.record(case, response, owner)
         return response
 
     def send(self, case: Case[Any], api_key: str | None = None) -> Response:
@@ -119,8 +121,7 @@ class ApiClient:
         return self.sender.send(operation.Case(**parts), self.api_key)
 
     def data(self, response: Response) -> Any:
-        body = json_body(response)
-        return body.get("data") if isinstance(body, dict) else None
+        return response_data(response)
 
 
 @dataclass
@@ -134,16 +135,14 @@ def clean_up(ledger: Ledger, base_url: str, session: requests.Session, keys: Seq
     name carries the run's prefix (a create whose answer was lost), as whoever created it. A
     request that fails is counted, never the end of the sweep."""
     result = CleanUp()
-    owners = ledger.owners | set(ledger.created.values()) | {Owner(key, None) for key in keys}
     targets = dict(ledger.created)
-    for owner in owners:
+    for owner in ledger.owners | {Owner(key, None) for key in keys}:
         try:
-            listed = session.get(f"{base_url}/v1/connectors", headers=_headers(owner), timeout=30)
+            listed = connectors_of(owner, base_url, session)
         except requests.RequestException:
             continue
-        body = json_body(listed)
-        for connector in body.get("data", []) if isinstance(body, dict) else []:
-            if isinstance(connector, dict) and str(connector.get("name", "")).startswith(ledger.prefix):
+        for connector in listed:
+            if str(connector.get("name", "")).startswith(ledger.prefix):
                 targets.setdefault(str(connector["id"]), owner)
     for connector_id, owner in targets.items():
         try:
@@ -156,6 +155,12 @@ def clean_up(ledger: Ledger, base_url: str, session: requests.Session, keys: Seq
         elif answer.status_code != 404:
             result.left.append(connector_id)
     return result
+
+
+def connectors_of(owner: Owner, base_url: str, session: requests.Session) -> list[dict[str, Any]]:
+    """The connectors `owner` can list, read past any checks: for set-up and clean-up."""
+    data = response_data(session.get(f"{base_url}/v1/connectors", headers=_headers(owner), timeout=30))
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
 def _headers(owner: Owner) -> dict[str, str]:

@@ -24,9 +24,9 @@ import requests
 from jsonschema import Draft202012Validator
 
 from connectors_mock import resources
-from connectors_mock.contract.checks import Check, json_body, named_checks
-from connectors_mock.contract.client import ApiClient, CleanUp, Sender, clean_up, patient_session
-from connectors_mock.contract.ledger import Ledger
+from connectors_mock.contract.checks import Check, named_checks
+from connectors_mock.contract.client import ApiClient, CleanUp, Sender, clean_up, connectors_of, patient_session
+from connectors_mock.contract.ledger import Ledger, Owner
 from connectors_mock.contract.options import ContractOptions, add_options, read_options
 from connectors_mock.contract.safety import Safety
 from connectors_mock.contract.target import FAKE_KEYS, Target, in_process_fake
@@ -178,14 +178,8 @@ def contract_collection(
     can already list (read, never changed), else none and creating tests skip."""
     if contract_options.collection:
         return contract_options.collection
-    listed = contract_session.get(
-        f"{contract_target.base_url}/v1/connectors",
-        headers={"Authorization": f"Bearer {contract_target.api_key}"},
-        timeout=30,
-    )
-    body = json_body(listed)
-    for connector in body.get("data", []) if isinstance(body, dict) else []:
-        if isinstance(connector, dict) and isinstance(connector.get("collection"), str):
+    for connector in connectors_of(Owner(contract_target.api_key, None), contract_target.base_url, contract_session):
+        if isinstance(connector.get("collection"), str):
             return str(connector["collection"])
     return None
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from connectors_mock.contract.checks import json_body, operation_id
+from connectors_mock.contract.checks import operation_id, response_data
 from connectors_mock.contract.ledger import Ledger, Owner
 
 if TYPE_CHECKING:
@@ -81,17 +81,9 @@ class Safety:
             assert case.path_parameters is not None
             case.path_parameters["id"] = self.absent_id
 
-    def record(self, case: Case[Any], response: Response) -> None:
+    def record(self, case: Case[Any], response: Response, owner: Owner) -> None:
         if operation_id(case) not in CREATING or response.status_code != 201:
             return
-        body = json_body(response)
-        data = body.get("data") if isinstance(body, dict) else None
+        data = response_data(response)
         if isinstance(data, dict) and isinstance(data.get("id"), str):
-            self.ledger.created[data["id"]] = owner_of(response)
-
-
-def owner_of(response: Response) -> Owner:
-    headers = response.request.headers
-    token = str(headers.get("Authorization", "")).partition(" ")[2]
-    team = headers.get("X-Team-ID")
-    return Owner(token, str(team) if team is not None else None)
+            self.ledger.created[data["id"]] = owner
