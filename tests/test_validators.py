@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from connectors_mock.spec import Spec
+from connectors_mock.validators import AnyValidator, DiscriminatedValidator, Validator
 
 
 def test_missing_and_unknown_fields_each_get_their_own_path(spec: Spec) -> None:
@@ -63,3 +70,132 @@ def test_repeated_items_are_found_quickly_even_when_unhashable(spec: Spec) -> No
 def test_values_are_shown_as_json(spec: Spec) -> None:
     [error] = spec.config_validators["postgresql"].errors({"host": None, "database": "d"})
     assert error.message == 'null is not of type "string"'
+
+
+def _examples(spec: Spec) -> list[tuple[str, AnyValidator, Any]]:
+    """Every example of the spec with the validator that judges it: where the two engines are
+    held equal, starting from real shapes rather than noise."""
+    found: list[tuple[str, AnyValidator, Any]] = []
+    for item in spec.document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            compiled = spec.operations[operation["operationId"]]
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            for name, example in media.get("examples", {}).items():
+                assert compiled.body_validator is not None
+                found.append((f"{compiled.operation_id} body {name}", compiled.body_validator, example["value"]))
+            for status, response in operation["responses"].items():
+                example = response.get("content", {}).get("application/json", {}).get("example")
+                if example is not None:
+                    validator = compiled.response_validators[status]
+                    found.append((f"{compiled.operation_id} {status}", validator, example))
+            for location, validator in compiled.parameter_validators.items():
+                found.append((f"{compiled.operation_id} {location}", validator, {}))
+    return found
+
+
+def _validators(validator: AnyValidator) -> list[Validator]:
+    if isinstance(validator, DiscriminatedValidator):
+        return [validator.selector, *validator.variants.values()]
+    return [validator]
+
+
+# Values where the two libraries differ unless made to agree (formats, `$`, equality), and
+# values near the spec's own patterns and limits.
+_TRICKY = st.sampled_from(
+    [
+        "",
+        "conn_abc123",
+        "col_xyz",
+        "job_x",
+        "s3",
+        "incremental",
+        "https://acme.atlassian.net/wiki",
+        "not a uri",
+        "http://exa mple.com",
+        "2024-01-20T14:00:00Z",
+        "2016-12-31T23:59:60Z",
+        "2024-01-20 14:00:00Z",
+        "2024-02-30",
+        "a@b.example",
+        "a b@c.d",
+        "my-docs\n",
+        "line\u2028",
+        "acme/handbook",
+        0,
+        1,
+        1.0,
+        65535,
+        65536,
+        5432.0,
+        -1,
+        10**30,
+        True,
+        None,
+    ]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` with up to three changes: a value replaced, a key removed, a key or item added."""
+    value = copy.deepcopy(value)
+    for _ in range(draw(st.integers(0, 3))):
+        containers: list[Any] = []
+        pending = [value]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, dict | list):
+                containers.append(node)
+                pending.extend(node.values() if isinstance(node, dict) else node)
+        if not containers:
+            return draw(_TRICKY | _JSON)
+        node = draw(st.sampled_from(containers))
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        change = draw(st.sampled_from(["replace", "replace", "remove", "add"]))
+        new_value = draw(_TRICKY | _JSON)
+        if change == "add" or not keys:
+            if isinstance(node, dict):
+                node[draw(st.sampled_from([*keys, "extra", "name", "config", "type", "id"]))] = new_value
+            else:
+                node.append(new_value)
+        elif change == "replace":
+            node[draw(st.sampled_from(keys))] = new_value
+        else:
+            del node[draw(st.sampled_from(keys))]
+    return value
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_jsonschema_rs_and_jsonschema_agree_on_every_verdict(spec: Spec, data: st.DataObject) -> None:
+    """An instance jsonschema-rs passes is never explained by jsonschema, so the two must agree:
+    one that jsonschema-rs passes wrongly would reach a handler unchecked."""
+    label, validator, example = data.draw(st.sampled_from(_examples(spec)), label="example")
+    instance = data.draw(_mutated(example), label="instance")
+    for one in _validators(validator):
+        assert one.is_valid(instance) == (one.full_errors(instance) == []), (label, instance)
+
+
+def test_the_engines_agree_on_formats_patterns_and_equality(spec: Spec) -> None:
+    """The cases where the two libraries differ by default, each judged alike here."""
+    config = spec.config_validators
+    cases: list[tuple[Validator, Any, bool]] = [
+        (config["confluence"], {"instanceUrl": "https://acme.atlassian.net/wiki", "spaceKeys": ["ENG"]}, True),
+        (config["confluence"], {"instanceUrl": "not a uri", "spaceKeys": ["ENG"]}, False),
+        (config["confluence"], {"instanceUrl": "https://acme.atlassian.net/wiki", "spaceKeys": ["ENG", "ENG"]}, False),
+        (config["s3"], {"bucket": "my-docs\n", "region": "us-east-1"}, False),
+        (config["postgresql"], {"host": "db", "port": 5432.0, "database": "d"}, True),
+        (config["postgresql"], {"host": "db", "port": 10**30, "database": "d"}, False),
+        (spec.credential_validators["confluence"], {"email": "a b@c.d", "apiToken": "t"}, False),
+        (spec.credential_validators["confluence"], {"email": "bot@acme.example", "apiToken": "t"}, True),
+    ]
+    for validator, instance, valid in cases:
+        assert validator.is_valid(instance) is valid, instance
+        assert (validator.full_errors(instance) == []) is valid, instance

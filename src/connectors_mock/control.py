@@ -16,7 +16,6 @@ from importlib import resources as package_resources
 from typing import Any
 
 import yaml
-from referencing import Registry
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -126,8 +125,8 @@ class ControlApi:
     def __init__(self, control: Control) -> None:
         self.control = control
         self.clock, self.library, self.envelope = control.clock, control.library, control.envelope
-        self.advance_check = Validator(Registry(), ADVANCE_SCHEMA, "body")
-        self.binding_check = Validator(Registry(), BINDING_SCHEMA, "body")
+        self.advance_check = Validator(ADVANCE_SCHEMA, "body")
+        self.binding_check = Validator(BINDING_SCHEMA, "body")
 
     def routes(self) -> list[BaseRoute]:
         table: list[tuple[str, Endpoint, str]] = [

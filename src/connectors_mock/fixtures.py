@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 from faker import Faker
-from jsonschema import Draft202012Validator
 
 from connectors_mock.clock import isoformat, parse_timestamp
 from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError
 from connectors_mock.ids import IdSource, seeded_random
-from connectors_mock.spec import Spec
+from connectors_mock.spec import Spec, read_document
+from connectors_mock.validators import Validator
 
 FIXTURE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -52,6 +52,8 @@ FIXTURE_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+_FIXTURE_CHECK = Validator(FIXTURE_SCHEMA)
 
 LABELS = {
     "s3": "S3",
@@ -130,12 +132,14 @@ def _timestamp(value: Any, where: str) -> datetime:
 def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> SeedData:
     """Read a fixture file, fill in what it leaves out, and check the result against the spec."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
+        document = read_document(path)
     except (OSError, yaml.YAMLError) as exc:
         raise FixtureError(f"{path}: {exc}") from exc
-    shape_errors = sorted(Draft202012Validator(FIXTURE_SCHEMA).iter_errors(document), key=lambda e: e.json_path)
-    if shape_errors:
+    if not _FIXTURE_CHECK.is_valid(document):
+        # Imported only now: jsonschema costs start-up time, and only a broken file needs it.
+        from jsonschema import Draft202012Validator  # noqa: PLC0415
+
+        shape_errors = sorted(Draft202012Validator(FIXTURE_SCHEMA).iter_errors(document), key=lambda e: e.json_path)
         raise FixtureError("\n".join(f"{path}: {e.json_path}: {e.message}" for e in shape_errors))
 
     # Without --seed the filled-in data still stays put from one start to the next, so a

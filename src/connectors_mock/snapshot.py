@@ -14,8 +14,6 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from referencing import Registry
-
 from connectors_mock.clock import isoformat, parse_timestamp
 from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError, validation_failed
@@ -146,7 +144,7 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
     },
 }
 
-_SNAPSHOT_CHECK = Validator(Registry(), SNAPSHOT_SCHEMA, "body")
+_SNAPSHOT_CHECK = Validator(SNAPSHOT_SCHEMA, "body")
 
 
 def export_state(backend: Backend, now: datetime) -> dict[str, Any]:

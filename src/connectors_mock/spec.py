@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from connectors_mock import resources
 from connectors_mock.errors import Location
-from connectors_mock.validators import AnyValidator, DiscriminatedValidator, Validator
+from connectors_mock.validators import AnyValidator, DiscriminatedValidator, SchemaDocuments, Validator
 
 DOCUMENT_URI = "urn:connectors-mock:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -61,8 +60,7 @@ class Operation:
 class Spec:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        self.registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
-        self._resolver = self.registry.resolver(base_uri=DOCUMENT_URI)
+        self.documents = SchemaDocuments({DOCUMENT_URI: document})
         self.operations: dict[str, Operation] = {}
         for path, item in document["paths"].items():
             for method in HTTP_METHODS:
@@ -101,7 +99,7 @@ class Spec:
         while "$ref" in node:
             ref = node["$ref"]
             pointer = ref.split("#", 1)[1]
-            node = self._resolver.lookup(f"{DOCUMENT_URI}{ref}").contents
+            node = self.documents.lookup(_uri(pointer))
         return pointer, node
 
     def _compile_operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
@@ -147,24 +145,24 @@ class Spec:
             parameters=tuple(parameters),
             # An empty requirement (`{}`) in the list makes authentication optional.
             requires_auth=bool(security) and {} not in security,
-            parameter_validators={loc: Validator(self.registry, schema, loc) for loc, schema in schemas.items()},
+            parameter_validators={loc: Validator(schema, loc, self.documents) for loc, schema in schemas.items()},
             response_validators=responses,
             **body,
         )
 
     def _compile(self, pointer: str, location: Location = "body") -> AnyValidator:
         """A validator of the schema at `pointer`, choosing by discriminator where it has one."""
-        _, schema = self._deref(pointer, self._resolver.lookup(f"{DOCUMENT_URI}#{pointer}").contents)
+        _, schema = self._deref(pointer, self.documents.lookup(_uri(pointer)))
         discriminator = schema.get("discriminator")
         if not discriminator or "mapping" not in discriminator:
-            return Validator(self.registry, _ref(pointer), location)
+            return Validator(_ref(pointer), location, self.documents)
         prop = discriminator["propertyName"]
         mapping = discriminator["mapping"]
         selector = {"type": "object", "required": [prop], "properties": {prop: {"enum": list(mapping)}}}
         return DiscriminatedValidator(
-            Validator(self.registry, selector, location),
+            Validator(selector, location, self.documents),
             prop,
-            {value: Validator(self.registry, _ref(ref.split("#", 1)[1]), location) for value, ref in mapping.items()},
+            {value: Validator(_ref(ref.split("#", 1)[1]), location, self.documents) for value, ref in mapping.items()},
         )
 
     def _by_discriminator(self, schema_name: str, prop: str) -> dict[str, Validator]:
@@ -172,13 +170,18 @@ class Spec:
         shape it selects."""
         mapping = self.document["components"]["schemas"][schema_name]["discriminator"]["mapping"]
         return {
-            value: Validator(self.registry, _ref(f"{ref.split('#', 1)[1]}/properties/{prop}"), "body")
+            value: Validator(_ref(f"{ref.split('#', 1)[1]}/properties/{prop}"), "body", self.documents)
             for value, ref in mapping.items()
         }
 
 
+def _uri(pointer: str) -> str:
+    # A URI fragment cannot hold `{id}` as it is (RFC 6901, section 6): percent-encoded.
+    return f"{DOCUMENT_URI}#{quote(pointer, safe='/~')}"
+
+
 def _ref(pointer: str) -> dict[str, str]:
-    return {"$ref": f"{DOCUMENT_URI}#{pointer}"}
+    return {"$ref": _uri(pointer)}
 
 
 def read_document(path: Path) -> dict[str, Any]:

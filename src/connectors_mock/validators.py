@@ -2,8 +2,16 @@
 failing field, with its JSON path, values shown as JSON, and never a write-only value (a
 credential) quoted back.
 
-Two keywords of jsonschema's Draft 2020-12 validator are replaced, for reasons a client
-would notice:
+Each schema is compiled by two libraries. jsonschema-rs (Rust) says whether an instance is
+valid in a few microseconds, and every valid request and response stops there. Only an
+instance it rejects goes to jsonschema (Python), a hundred times slower, whose errors carry
+what the report needs (the failing subschema, `oneOf` branches); its verdict stands. It is
+imported and compiled only then: it costs start-up about a third of the time to first 200.
+Formats are checked by jsonschema-rs in both, so they agree on every format by construction,
+and `tests/test_validators.py` holds their verdicts equal.
+
+Two keywords of jsonschema's Draft 2020-12 validator are replaced, to judge as jsonschema-rs
+does, for reasons a client would notice:
 - `pattern`: Python's `$` also matches before a final newline, ECMA-262's (the dialect JSON
   Schema names) does not, so `"my-docs\\n"` would pass `^[a-z-]+$`.
 - `uniqueItems`: jsonschema compares unhashable items pairwise; 30,000 objects in one list
@@ -15,16 +23,41 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
-from typing import Any
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry
+import jsonschema_rs
 
 from connectors_mock.errors import FieldError, Location
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator as JsonschemaValidator
+    from referencing import Registry
+
 _QUOTE_LIMIT = 60
+# Every format jsonschema-rs checks; an unknown format is ignored by both.
+_FORMATS = (
+    "date",
+    "date-time",
+    "duration",
+    "email",
+    "hostname",
+    "idn-email",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "iri",
+    "iri-reference",
+    "json-pointer",
+    "regex",
+    "relative-json-pointer",
+    "time",
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "uuid",
+)
 
 
 @cache
@@ -35,7 +68,7 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+        yield _jsonschema().ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def _hashable(value: Any) -> Any:
@@ -58,25 +91,102 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: Mapping[s
     for item in instance:
         key = _hashable(item)
         if key in seen:
-            yield ValidationError(f"{instance!r} has non-unique elements")
+            yield _jsonschema().ValidationError(f"{instance!r} has non-unique elements")
             return
         seen.add(key)
 
 
-_Draft = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"pattern": _pattern, "uniqueItems": _unique_items}
-)
+@cache
+def _format_check(name: str) -> Any:
+    return jsonschema_rs.validator_for({"format": name}, validate_formats=True)
+
+
+@cache
+def _jsonschema() -> Any:
+    """The jsonschema package, imported when the first instance fails (see the top)."""
+    import jsonschema  # noqa: PLC0415 - on purpose, for start-up time
+
+    return jsonschema
+
+
+@cache
+def _explaining_draft() -> tuple[Any, Any]:
+    """jsonschema's Draft 2020-12 with the two keywords above, and its format checker."""
+    jsonschema = _jsonschema()
+    checker = jsonschema.FormatChecker(())
+    for name in _FORMATS:
+        checker.checks(name)(_format_check(name).is_valid)
+    draft = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"pattern": _pattern, "uniqueItems": _unique_items}
+    )
+    return draft, checker
+
+
+class SchemaDocuments:
+    """The JSON documents that schemas may `$ref` into, by URI, for both validators."""
+
+    def __init__(self, documents: Mapping[str, Any] | None = None) -> None:
+        self._items = list((documents or {}).items())
+        self.compiled = jsonschema_rs.Registry(self._items) if self._items else None
+
+    @cached_property
+    def referencing(self) -> Registry[Any]:
+        """The documents for jsonschema (whose `referencing` comes with it, when it is imported)."""
+        _jsonschema()
+        import referencing.jsonschema  # noqa: PLC0415 - on purpose, for start-up time
+
+        registry: Registry[Any] = referencing.Registry()
+        return registry.with_resources(
+            (uri, referencing.jsonschema.DRAFT202012.create_resource(doc)) for uri, doc in self._items
+        )
+
+    def lookup(self, uri: str) -> Any:
+        """The JSON value a `$ref` such as `urn:...#/components/schemas/Connector` names."""
+        assert self.compiled is not None, "no documents to look in"
+        return self.compiled.resolver(uri.split("#", 1)[0]).lookup(uri).contents
+
+
+NO_DOCUMENTS = SchemaDocuments()
 
 
 class Validator:
     """A compiled schema that reports every failure as a `FieldError`."""
 
-    def __init__(self, registry: Registry[Any], schema: Mapping[str, Any], location: Location) -> None:
-        self._validator = _Draft(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    def __init__(
+        self, schema: Mapping[str, Any], location: Location = "body", documents: SchemaDocuments = NO_DOCUMENTS
+    ) -> None:
+        self._schema = dict(schema)
+        self._documents = documents
         self.location = location
 
+    @cached_property
+    def _fast(self) -> Any:
+        # Compiled on first use, once: start-up compiles only what the fixtures are checked
+        # with, not the fifty-odd schemas of every operation and response.
+        return jsonschema_rs.validator_for(self._schema, registry=self._documents.compiled, validate_formats=True)
+
+    @cached_property
+    def _explaining(self) -> JsonschemaValidator:
+        draft, checker = _explaining_draft()
+        validator: JsonschemaValidator = draft(
+            self._schema, registry=self._documents.referencing, format_checker=checker
+        )
+        return validator
+
+    def is_valid(self, instance: object) -> bool:
+        return bool(self._fast.is_valid(instance))
+
     def errors(self, instance: object) -> list[FieldError]:
-        found = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        if self._fast.is_valid(instance):
+            return []
+        return self.full_errors(instance)
+
+    def full_errors(self, instance: object) -> list[FieldError]:
+        """The errors jsonschema finds, without asking jsonschema-rs first."""
+        found: list[ValidationError] = sorted(
+            self._explaining.iter_errors(instance),  # type: ignore[arg-type]
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
         if any(e.validator != "unevaluatedProperties" for e in found):
             # When a branch of `allOf` fails, its properties count as unevaluated: that report
             # repeats the real failure as noise about every field.
@@ -89,17 +199,17 @@ class DiscriminatedValidator:
     so errors name the real field instead of 'not valid under any of the given schemas'."""
 
     def __init__(self, selector: Validator, prop: str, variants: Mapping[str, Validator]) -> None:
-        self._selector = selector
+        self.selector = selector
         self._prop = prop
-        self._variants = variants
+        self.variants = variants
         self.location = selector.location
 
     def errors(self, instance: object) -> list[FieldError]:
-        selected = self._selector.errors(instance)
+        selected = self.selector.errors(instance)
         if selected:
             return selected
         assert isinstance(instance, dict)
-        return self._variants[instance[self._prop]].errors(instance)
+        return self.variants[instance[self._prop]].errors(instance)
 
 
 AnyValidator = Validator | DiscriminatedValidator
@@ -112,7 +222,7 @@ def _field_errors(error: ValidationError, location: Location) -> list[FieldError
         # "not valid under any of the given schemas" names no field; the closest branch does,
         # and a branch that only wanted another type (`null`) is not the one the client meant.
         branches = [e for e in error.context if e.validator != "type"] or error.context
-        return _field_errors(best_match(branches), location)
+        return _field_errors(_jsonschema().exceptions.best_match(branches), location)
     found = _leaf_errors(error, location)
     schema_path = list(error.absolute_schema_path)
     if "dependentSchemas" in schema_path:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from referencing import Registry
 
 from connectors_mock.errors import FieldError
 from connectors_mock.scenarios.model import Scenario, scenario_from_document
@@ -77,7 +76,7 @@ def schema_document() -> dict[str, Any]:
 
 @cache
 def _schema_validator() -> Validator:
-    return Validator(Registry(), schema_document(), "body")
+    return Validator(schema_document(), "body")
 
 
 def load_file(path: Path, spec: Spec) -> Scenario:
