@@ -29,7 +29,7 @@ from connectors_mock.inputs import read_inputs
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import Journal
 from connectors_mock.oauth import OAuthFlows
-from connectors_mock.responses import Envelope
+from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
 from connectors_mock.scenarios.middleware import VIEW_SCOPE_KEY, OperationRouter, ScenarioMiddleware
 from connectors_mock.scenarios.model import Scenario
@@ -110,7 +110,8 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             method = "GET" if request.method == "HEAD" else request.method
             operation, handler = methods[method]
             try:
-                key = tenant_key(request.headers, settings.api_keys)
+                # The scenario middleware has read the key already; it leaves None for a refused one.
+                key = request.scope.get(TENANT_SCOPE_KEY) or tenant_key(request.headers, settings.api_keys)
                 inputs = await read_inputs(request, operation)
                 view = request.scope.get(VIEW_SCOPE_KEY, EMPTY_VIEW)
                 # Only now: a request refused above must not leave a tenant behind.

@@ -7,12 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from connectors_mock.clock import isoformat
 from connectors_mock.jobs import Job
+from connectors_mock.json_text import to_json_bytes
 
 
 @dataclass(slots=True)
 class Connector:
+    """A stored connector. Its JSON is rendered once and kept until an attribute is set, so
+    listing a thousand unchanged connectors copies bytes instead of rendering each again;
+    that is why `config` and `last_error` are replaced, never changed in place."""
+
     id: str
     name: str
     type: str
@@ -29,6 +36,20 @@ class Connector:
     current_job: Job | None = None
     # Until a full sync completes, an `auto` sync is a full one.
     full_sync_done: bool = False
+    _rendered: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_rendered":
+            object.__setattr__(self, "_rendered", None)
+        object.__setattr__(self, name, value)
+
+    def rendered(self) -> orjson.Fragment:
+        """`to_json()` as JSON text, for a response body to embed as it is."""
+        if self._rendered is None:
+            # Copied to its own size: orjson's bytes keep the 4 KiB buffer they were written
+            # in, which would make every listed connector cost 4 KiB more.
+            self._rendered = memoryview(to_json_bytes(self.to_json())).tobytes()
+        return orjson.Fragment(self._rendered)
 
     def to_json(self) -> dict[str, Any]:
         return {

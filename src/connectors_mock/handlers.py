@@ -39,7 +39,7 @@ Handler = Callable[[Call], Reply]
 
 
 def list_connectors(call: Call) -> Reply:
-    return Reply(200, [connector.to_json() for connector in call.tenant.list_connectors()])
+    return Reply(200, [connector.rendered() for connector in call.tenant.list_connectors()])
 
 
 def create_connector(call: Call) -> Reply:
@@ -55,7 +55,7 @@ def create_connector(call: Call) -> Reply:
 
 
 def get_connector(call: Call) -> Reply:
-    return Reply(200, call.tenant.get_connector(call.inputs.path["id"]).to_json())
+    return Reply(200, call.tenant.get_connector(call.inputs.path["id"]).rendered())
 
 
 def update_connector(call: Call) -> Reply:

@@ -37,14 +37,12 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
             if p.location == "query" and p.name in request.query_params
         },
     )
+    headers = request.headers
+    sent_headers = {p.name: headers.get(p.name) for p in operation.parameters if p.location == "header"}
     values: dict[str, dict[str, str]] = {
         "path": inputs.path,
         "query": inputs.query,
-        "header": {
-            p.name: request.headers[p.name]
-            for p in operation.parameters
-            if p.location == "header" and p.name in request.headers
-        },
+        "header": {name: value for name, value in sent_headers.items() if value is not None},
     }
     errors: list[FieldError] = []
     for location, validator in operation.parameter_validators.items():

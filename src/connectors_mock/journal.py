@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors_mock.clock import isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
-from connectors_mock.json_text import parse_json
+from connectors_mock.json_text import parse_json, to_json_bytes
 from connectors_mock.masking import mask_body
 
 MAX_BODY_BYTES = 64 * 1024
@@ -62,7 +62,7 @@ def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None =
         return json.dumps(f"<{len(raw)} bytes, not JSON>")
     if _nested_past(body, MAX_BODY_DEPTH):
         return json.dumps(f"<{len(raw)} bytes, not JSON>")
-    return json.dumps(mask_body(body), ensure_ascii=False, separators=(",", ":"))
+    return to_json_bytes(mask_body(body)).decode("utf-8")
 
 
 @dataclass(slots=True)

@@ -9,6 +9,8 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 from connectors_mock.errors import ApiError
 
 # No field of the API needs more; Python would refuse past 4,300 digits with a confusing message.
@@ -16,6 +18,15 @@ MAX_INTEGER_DIGITS = 100
 # `\ud800`-style escapes: the only way JSON text can carry a UTF-16 surrogate.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def to_json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson writes it several times faster than the standard library,
+    but refuses integers beyond 64 bits, which a client may send in a connector's config."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:

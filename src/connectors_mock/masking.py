@@ -5,6 +5,7 @@ owner, so they pass everything through here first."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 MASK = "********"
@@ -37,6 +38,7 @@ def _secret_name(key: object) -> bool:
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
 
 
+@lru_cache(maxsize=4096)
 def _hides_all(key: object) -> bool:
     return _secret_name(key) or (isinstance(key, str) and key.lower() == _CREDENTIALS)
 

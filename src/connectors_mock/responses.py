@@ -3,7 +3,6 @@ errors, every response carrying its request id in `meta.requestId` and `X-Reques
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,16 +13,13 @@ from starlette.types import Scope
 from connectors_mock.clock import Clock, isoformat
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource, hashed_id, seeded_random
+from connectors_mock.json_text import to_json_bytes
 
 # The spec's RequestId pattern: an incoming id that does not fit is not echoed back.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _SCOPE_KEY = "connectors_mock.request_id"
 # Where the scenario middleware leaves the request's tenant key, when it has one.
 TENANT_SCOPE_KEY = "connectors_mock.tenant"
-
-
-def to_json_bytes(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Envelope:

@@ -84,6 +84,9 @@ def config(app: Any, *, access_log: bool = False) -> uvicorn.Config:
         access_log=access_log,
         server_header=False,
         http=HttpProtocol,
+        # Neither is used, and looking for them costs start-up time (`websockets` is imported).
+        ws="none",
+        lifespan="off",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 

@@ -25,8 +25,9 @@ from connectors_mock.clock import Clock
 from connectors_mock.errors import ApiError
 from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
 from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal
+from connectors_mock.json_text import to_json_bytes
 from connectors_mock.masking import mask_query
-from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope, to_json_bytes
+from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import (
     NO_FAULT,
     Decision,
