@@ -25,7 +25,7 @@ from connectors_mock.control import Control, control_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
-from connectors_mock.inputs import read_inputs
+from connectors_mock.inputs import read_inputs, sent_headers
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import Journal
 from connectors_mock.oauth import OAuthFlows
@@ -111,7 +111,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
             operation, handler = methods[method]
             try:
                 # The scenario middleware has read the key already; it leaves None for a refused one.
-                key = request.scope.get(TENANT_SCOPE_KEY) or tenant_key(request.headers, settings.api_keys)
+                key = request.scope.get(TENANT_SCOPE_KEY) or tenant_key(sent_headers(request.scope), settings.api_keys)
                 inputs = await read_inputs(request, operation)
                 view = request.scope.get(VIEW_SCOPE_KEY, EMPTY_VIEW)
                 # Only now: a request refused above must not leave a tenant behind.

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connectors_mock.clock import isoformat
+from connectors_mock.connectors import rendered_list
 from connectors_mock.inputs import Inputs
 from connectors_mock.jobs import ScriptSource, requested_sync
 from connectors_mock.oauth import CALLBACK_PATH, DEFAULT_BEHAVIOUR, OAuthBehaviour, consent_path
@@ -39,7 +40,7 @@ Handler = Callable[[Call], Reply]
 
 
 def list_connectors(call: Call) -> Reply:
-    return Reply(200, [connector.rendered() for connector in call.tenant.list_connectors()])
+    return Reply(200, rendered_list(call.tenant.list_connectors()))
 
 
 def create_connector(call: Call) -> Reply:

@@ -3,10 +3,12 @@ schemas of the spec. Every schema failure of a request is reported at once in on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.json_text import parse_json
@@ -17,6 +19,19 @@ MAX_BODY_BYTES = 1024 * 1024
 
 # What `read_json_body` returns for a request without a body.
 ABSENT = object()
+_HEADERS_SCOPE_KEY = "connectors_mock.headers"
+
+
+def sent_headers(scope: Scope) -> Mapping[str, str]:
+    """A request's headers by lower-case name, the first of repeated ones (as Starlette's
+    `Headers` reads them). Made once per request and kept in its scope: the layers look a
+    request's headers up a dozen times, mostly for ones it did not send, and `Headers` scans
+    the whole list for each."""
+    headers: dict[str, str] | None = scope.get(_HEADERS_SCOPE_KEY)
+    if headers is None:
+        raw = reversed(scope["headers"])
+        headers = scope[_HEADERS_SCOPE_KEY] = {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in raw}
+    return headers
 
 
 @dataclass
@@ -37,12 +52,13 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
             if p.location == "query" and p.name in request.query_params
         },
     )
-    headers = request.headers
-    sent_headers = {p.name: headers.get(p.name) for p in operation.parameters if p.location == "header"}
+    headers = sent_headers(request.scope)
     values: dict[str, dict[str, str]] = {
         "path": inputs.path,
         "query": inputs.query,
-        "header": {name: value for name, value in sent_headers.items() if value is not None},
+        "header": {
+            p.name: headers[p.name] for p in operation.parameters if p.location == "header" and p.name in headers
+        },
     }
     errors: list[FieldError] = []
     for location, validator in operation.parameter_validators.items():
@@ -60,7 +76,7 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
 
 async def read_limited(request: Request) -> bytes:
     too_large = ApiError(413, "invalid_request", f"Request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)")
-    declared = request.headers.get("content-length", "")
+    declared = sent_headers(request.scope).get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
     # A chunked body has no length up front, so the limit is also kept while reading.
@@ -88,7 +104,7 @@ async def read_json_body(
 
 
 def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:
-    content_type = request.headers.get("content-type", "")
+    content_type = sent_headers(request.scope).get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in media_types:
         expected = ", ".join(media_types)

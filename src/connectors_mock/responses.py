@@ -13,6 +13,7 @@ from starlette.types import Scope
 from connectors_mock.clock import Clock, isoformat
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource, hashed_id, seeded_random
+from connectors_mock.inputs import sent_headers
 from connectors_mock.json_text import to_json_bytes
 
 # The spec's RequestId pattern: an incoming id that does not fit is not echoed back.
@@ -35,7 +36,7 @@ class Envelope:
         for every call within one request."""
         scope = connection.scope
         if _SCOPE_KEY not in scope:
-            incoming = connection.headers.get("x-request-id", "")
+            incoming = sent_headers(scope).get("x-request-id", "")
             scope[_SCOPE_KEY] = incoming if _REQUEST_ID.fullmatch(incoming) else self._new_id(scope)
         request_id: str = scope[_SCOPE_KEY]
         return request_id

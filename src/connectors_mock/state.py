@@ -76,9 +76,12 @@ class Tenant:
         return sorted((job for jobs in self._jobs.values() for job in jobs.values()), key=lambda job: job.started_at)
 
     def list_connectors(self) -> list[Connector]:
-        for connector in self.connectors.values():
-            self._settle(connector)
-        return list(self.connectors.values())
+        connectors = list(self.connectors.values())
+        for connector in connectors:
+            # Checked here, not only in `_settle`: a list of thousands has few syncing.
+            if connector.current_job is not None:
+                self._settle(connector)
+        return connectors
 
     def get_connector(self, connector_id: str) -> Connector:
         try:

@@ -24,6 +24,7 @@ from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import Clock
 from connectors_mock.errors import ApiError
 from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
+from connectors_mock.inputs import sent_headers
 from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal
 from connectors_mock.json_text import to_json_bytes
 from connectors_mock.masking import mask_query
@@ -104,7 +105,7 @@ class ScenarioMiddleware:
         started = time.perf_counter()
         at = self.clock.now()
         request = Request(scope)
-        headers = request.headers
+        headers = sent_headers(scope)
         try:
             tenant: str | None = tenant_key(headers, self.api_keys)
         except ApiError:
