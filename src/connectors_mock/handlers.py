@@ -16,7 +16,8 @@ from connectors_mock.oauth import CALLBACK_PATH, DEFAULT_BEHAVIOUR, OAuthBehavio
 from connectors_mock.state import Tenant
 
 
-@dataclass(frozen=True)
+# Slots, not frozen: one is made for every request, and a frozen dataclass takes twice as long.
+@dataclass(slots=True)
 class Call:
     operation_id: str
     tenant: Tenant

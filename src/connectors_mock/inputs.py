@@ -34,7 +34,7 @@ def sent_headers(scope: Scope) -> Mapping[str, str]:
     return headers
 
 
-@dataclass
+@dataclass(slots=True)
 class Inputs:
     """A request's validated parts, as the handler sees them."""
 

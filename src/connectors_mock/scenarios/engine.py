@@ -82,7 +82,8 @@ class UnknownScenario(LookupError):
         super().__init__(f'no scenario named "{name}" is loaded (loaded: {known})')
 
 
-@dataclass(frozen=True)
+# Slots, not frozen: one is made for every request, and a frozen dataclass takes twice as long.
+@dataclass(slots=True)
 class RequestFacts:
     method: str
     path: str

@@ -64,7 +64,7 @@ class OperationRouter:
         return None, template
 
 
-@dataclass
+@dataclass(slots=True)
 class _Exchange:
     """What the journal needs from one request, gathered while it is served."""
 
