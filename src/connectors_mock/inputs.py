@@ -20,6 +20,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # What `read_json_body` returns for a request without a body.
 ABSENT = object()
 _HEADERS_SCOPE_KEY = "connectors_mock.headers"
+# The JSON body as read, for the journal to keep without reading it again.
+PARSED_BODY_SCOPE_KEY = "connectors_mock.parsed_body"
 
 
 def sent_headers(scope: Scope) -> Mapping[str, str]:
@@ -100,7 +102,8 @@ async def read_json_body(
             raise ApiError(400, "invalid_request", f"Request body is required ({', '.join(media_types)})")
         return ABSENT
     _check_media_type(request, media_types)
-    return parse_json(raw)
+    body = request.scope[PARSED_BODY_SCOPE_KEY] = parse_json(raw)
+    return body
 
 
 def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors_mock.clock import isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.inputs import ABSENT
 from connectors_mock.json_text import parse_json, to_json_bytes
 from connectors_mock.masking import mask_body
 
@@ -43,13 +44,16 @@ def _nested_past(value: Any, depth: int) -> bool:
     return False
 
 
-def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None = None) -> str | None:
+def body_for_journal(
+    raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None = None, parsed: Any = ABSENT
+) -> str | None:
     """What the journal keeps of a request body, as compact JSON text: its JSON, masked, or a
     description of it. Text, not parsed values: `[{}, {}, ...]` in 64 KiB is 1.5 MB parsed.
 
     JSON is recognised by content, read as the API reads it (`json_text`), not by its media
     type: a client that sent JSON labelled `text/plain` is told 415, and the journal should
-    show it what it sent. `size` is the whole body's, when `raw` is only its start.
+    show it what it sent. `size` is the whole body's, when `raw` is only its start; `parsed`,
+    `raw` as the endpoint read it, if it did (handlers never change what they are given).
     """
     size = len(raw) if size is None else size
     if not raw:
@@ -57,7 +61,7 @@ def body_for_journal(raw: bytes, limit: int = MAX_BODY_BYTES, size: int | None =
     if size > limit:
         return json.dumps(f"<{size} bytes, not kept>")
     try:
-        body = parse_json(raw)
+        body = parse_json(raw) if parsed is ABSENT else parsed
     except ApiError:
         return json.dumps(f"<{len(raw)} bytes, not JSON>")
     if _nested_past(body, MAX_BODY_DEPTH):

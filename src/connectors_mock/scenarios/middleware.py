@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import Clock
 from connectors_mock.errors import ApiError
+from connectors_mock.inputs import ABSENT, PARSED_BODY_SCOPE_KEY, sent_headers
 from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
-from connectors_mock.inputs import sent_headers
 from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal
 from connectors_mock.json_text import to_json_bytes
 from connectors_mock.masking import mask_query
@@ -142,7 +142,11 @@ class ScenarioMiddleware:
                     status=exchange.status,
                     error_code=_error_code(exchange.error_body),
                     duration_ms=(time.perf_counter() - started) * 1000,
-                    request_body=body_for_journal(bytes(exchange.body), size=_body_size(headers, exchange)),
+                    request_body=body_for_journal(
+                        bytes(exchange.body),
+                        size=_body_size(headers, exchange),
+                        parsed=scope.get(PARSED_BODY_SCOPE_KEY, ABSENT),
+                    ),
                 )
             )
 
