@@ -1,0 +1,602 @@
+"""The fake next to Prism and a bare Starlette app: throughput, latency, start-up and memory.
+
+    .venv/bin/python benchmarks/compare.py [--duration 10] [--runs 5] [--prism PATH]
+                                           [--only fake,prism,ceiling] [--json FILE]
+                                           [--threads 2] [--connections 16] [--timeout 10]
+
+Benchmarks three servers, one at a time, on this machine, and prints one Markdown table:
+
+- **fake**: `connectors-mock serve --clock manual` (the console script next to this Python),
+  default fixtures, one worker, request validation on (it always is), and every feature
+  enabled but idle: the seven example scenarios are loaded, none active, and the journal
+  records every request.
+- **Prism**: `prism mock openapi.yaml` from `@stoplight/prism-cli` (static examples).
+- **ceiling**: one Starlette route answering a small fixed JSON body for any path, under
+  uvicorn with uvloop and httptools, no access log, one worker: what Python can do at best.
+
+Each route is loaded with wrk (`--latency`) after a 1 s warm-up whose numbers are dropped:
+`getConnector`, `listConnectors` of a tenant holding 10 connectors and of one holding 1,000,
+`createConnector` (a wrk Lua script gives every request a unique name), and `getSyncStatus` of
+a job that stays `running` under the manual clock. Prism is stateless and answers its examples;
+the ceiling answers its fixed body; both get the same requests. Besides: the time from launch
+to the first `200` of `GET /v1/connectors/conn_abc123` (median of `--runs` launches, after one
+launch that warms the file system cache), the resident memory (VmRSS) at that first `200`
+(median of the same launches), and the peak resident memory (VmHWM) of the process tree of
+the launch that served the load, read just before it is stopped.
+
+Installs: `@stoplight/prism-cli` (pinned by `--prism-version`) with npm into a temporary
+directory that is deleted at the end, unless `--prism PATH` names an existing `prism`; and
+`wrk` with apt-get when it is missing and this runs as root (else it stops and says so).
+
+Takes about 5 minutes with the defaults (3 servers x 5 routes x 11 s of load, 18 launches,
+about a minute for the npm install); `--duration 2 --runs 1 --prism PATH` takes about a minute.
+The load generator shares the machine with the server it loads, so the numbers are only
+comparable with each other, within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from servers import (
+    HOST,
+    Server,
+    call,
+    connect,
+    console_script,
+    expect,
+    free_port,
+    run_interruptibly,
+    s3_body,
+    send,
+    tree_mib,
+)
+
+SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
+SERVERS = ("fake", "prism", "ceiling")
+LABELS = {"fake": "fake", "prism": "Prism", "ceiling": "ceiling"}
+PRISM_VERSION = "5.14.2"
+PROBE_PATH = "/v1/connectors/conn_abc123"
+EXAMPLE_SCENARIOS = (
+    "flaky-network",
+    "oauth-denied",
+    "outage",
+    "rate-limited",
+    "slow-sync",
+    "stuck-sync",
+    "sync-fails-midway",
+)
+# One API key (tenant) per purpose, so creates never change the tenants that are listed.
+KEY_GET = "bench-get"
+KEY_LIST_10 = "bench-list-10"
+KEY_LIST_1000 = "bench-list-1000"
+KEY_CREATE = "bench-create"
+KEY_SYNC = "bench-sync"
+# The spec's example ids: any path matching the template does for Prism and the ceiling.
+EXAMPLE_JOB_PATH = "/v1/connectors/conn_abc123/sync/job_abc123"
+
+CEILING_APP = '''\
+"""The ceiling: one Starlette route, a small fixed JSON body for any path, GET or POST."""
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = (
+    b'{"data": {"id": "conn_abc123", "name": "Engineering Confluence", "type": "confluence"},'
+    b' "meta": {"requestId": "req_7f3a9c2e41b8", "timestamp": "2024-01-20T14:05:00Z"}}'
+)
+
+
+async def answer(request: Request) -> Response:
+    if request.method == "POST":
+        await request.body()  # read what the client sent, as any real handler would
+    return Response(BODY, media_type="application/json")
+
+
+app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+'''
+
+# wrk runs `setup` once per thread in the main Lua state, then `init` and `request` in each
+# thread's own state: the thread number and a per-thread counter make every name unique, and
+# the tag (one per wrk invocation, after `--`) keeps the warm-up's names from coming back.
+CREATE_LUA = """\
+local threads = {}
+
+function setup(thread)
+   thread:set("id", #threads + 1)
+   table.insert(threads, thread)
+end
+
+function init(args)
+   tag = args[1] or "run"
+   counter = 0
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+   counter = counter + 1
+   return wrk.format(nil, nil, nil, string.format(BODY, tag, id, counter))
+end
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP set-up calls
+
+
+def count_connectors(port: int, key: str) -> int:
+    return len(expect(call(port, "GET", "/v1/connectors", key=key), 200, f"listConnectors for {key}"))
+
+
+def fill_tenant(port: int, key: str, total: int, prefix: str) -> tuple[int, int]:
+    """Create connectors until the key holds `total`: (how many the fixtures gave, created)."""
+    have = count_connectors(port, key)
+    names = [f"{prefix} {index}" for index in range(max(0, total - have))]
+
+    def create_chunk(chunk: list[str]) -> list[int]:
+        with contextlib.closing(connect(port)) as connection:  # kept alive
+            return [send(connection, "POST", "/v1/connectors", key=key, body=s3_body(name))[0] for name in chunk]
+
+    workers = 4
+    with ThreadPoolExecutor(workers) as pool:
+        statuses = [s for chunk in pool.map(create_chunk, [names[i::workers] for i in range(workers)]) for s in chunk]
+    refused = [s for s in statuses if s != 201]
+    if refused:
+        raise RuntimeError(f"filling {key}: {len(refused)} creates refused, statuses {sorted(set(refused))}")
+    if (now := count_connectors(port, key)) != total:
+        raise RuntimeError(f"filling {key}: holds {now} connectors, not {total}")
+    return have, len(names)
+
+
+def job_status(port: int, path: str) -> str:
+    status, payload = call(port, "GET", path, key=KEY_SYNC)
+    return str(json.loads(payload)["data"]["status"]) if status == 200 else f"HTTP {status}"
+
+
+def prepare_fake(port: int) -> tuple[str, dict[str, Any]]:
+    """Load the examples (inactive), fill the list tenants, start a job: (job path, facts)."""
+    facts: dict[str, Any] = {}
+    for name in EXAMPLE_SCENARIOS:
+        expect(call(port, "POST", f"/_mock/scenarios?example={name}"), 201, f"loading example scenario {name}")
+    data = expect(call(port, "GET", "/_mock/scenarios"), 200, "listing scenarios")
+    loaded = data if isinstance(data, list) else data.get("scenarios", [])
+    facts["scenarios_loaded"] = [each["name"] for each in loaded]
+    facts["scenarios_active"] = [each["name"] for each in loaded if each.get("active")]
+    facts["fixture_connectors"], facts["created_for_list_10"] = fill_tenant(port, KEY_LIST_10, 10, "Bench list-10")
+    _, facts["created_for_list_1000"] = fill_tenant(port, KEY_LIST_1000, 1000, "Bench list-1000")
+    job = expect(call(port, "POST", "/v1/connectors/conn_abc123/sync", key=KEY_SYNC), 202, "triggerSync")
+    job_path = f"/v1/connectors/conn_abc123/sync/{job['jobId']}"
+    expect(call(port, "POST", "/_mock/clock/advance", body={"seconds": 1}), 200, "advancing the clock")
+    facts["job_path"] = job_path
+    facts["job_status_before"] = job_status(port, job_path)
+    return job_path, facts
+
+
+# --------------------------------------------------------------------------------------------
+# wrk
+
+
+@dataclass
+class Route:
+    name: str
+    method: str
+    path: str
+    key: str
+
+
+@dataclass
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int  # wrk's "Non-2xx or 3xx responses": statuses of 400 and more
+    socket_errors: dict[str, int]
+    smoke_status: int  # one request of the route before the load
+
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * UNIT_MS[unit]
+
+
+def parse_wrk(output: str, smoke_status: int) -> LoadResult:
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    total = re.search(r"^\s+(\d+) requests in", output, re.MULTILINE)
+    if not (rps and p50 and p99 and total):
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    kinds = ("connect", "read", "write", "timeout")
+    return LoadResult(
+        requests_per_second=float(rps.group(1)),
+        p50_ms=to_ms(*p50.groups()),
+        p99_ms=to_ms(*p99.groups()),
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors={kind: int(errors.group(i)) for i, kind in enumerate(kinds, 1)} if errors else {},
+        smoke_status=smoke_status,
+    )
+
+
+class Wrk:
+    def __init__(self, binary: str, args: argparse.Namespace, workdir: Path) -> None:
+        self.binary = binary
+        self.args = args
+        self.script = workdir / "create.lua"
+        body = json.dumps(s3_body("Document Storage %s-%d-%d"))
+        self.script.write_text(f"local BODY = [[{body}]]\n{CREATE_LUA}")
+        self.invocations = 0
+
+    def run(self, port: int, route: Route, seconds: float) -> str:
+        self.invocations += 1
+        command = [
+            self.binary,
+            "--threads",
+            str(self.args.threads),
+            "--connections",
+            str(self.args.connections),
+            "--duration",
+            f"{seconds:g}s",
+            "--latency",
+            "--timeout",
+            f"{self.args.timeout}s",
+            "--header",
+            f"Authorization: Bearer {route.key}",
+        ]
+        if route.method == "POST":
+            command += ["--script", str(self.script)]
+        command.append(f"http://{HOST}:{port}{route.path}")
+        if route.method == "POST":
+            command += ["--", f"r{self.invocations}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def measure(self, port: int, route: Route) -> LoadResult:
+        if route.method == "POST":
+            smoke, _ = call(port, "POST", route.path, key=route.key, body=s3_body("Document Storage smoke"))
+        else:
+            smoke, _ = call(port, "GET", route.path, key=route.key)
+        self.run(port, route, 1)  # warm-up: its numbers are dropped
+        return parse_wrk(self.run(port, route, self.args.duration), smoke)
+
+
+def find_wrk() -> str:
+    found = shutil.which("wrk") or ("/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else None)
+    if found:
+        return found
+    if os.geteuid() != 0:
+        sys.exit("compare.py needs wrk: install it (`sudo apt-get install -y wrk`) and run again")
+    print("installing wrk with apt-get", file=sys.stderr)
+    if subprocess.run(["apt-get", "install", "-y", "wrk"], check=False).returncode != 0:
+        subprocess.run(["apt-get", "update"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
+    return shutil.which("wrk") or "/usr/bin/wrk"
+
+
+# --------------------------------------------------------------------------------------------
+# One server, start to end
+
+
+@dataclass
+class ServerResult:
+    command: list[str]
+    startup_ms: list[float] = field(default_factory=list)
+    startup_rss_mib: list[float] = field(default_factory=list)
+    startup_median_ms: float = 0.0
+    rss_after_startup_mib: float = 0.0
+    peak_rss_mib: float = 0.0
+    processes_in_tree: int = 0
+    routes: dict[str, LoadResult] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def routes_for(job_path: str) -> list[Route]:
+    return [
+        Route("getConnector", "GET", PROBE_PATH, KEY_GET),
+        Route("listConnectors (10)", "GET", "/v1/connectors", KEY_LIST_10),
+        Route("listConnectors (1,000)", "GET", "/v1/connectors", KEY_LIST_1000),
+        Route("createConnector", "POST", "/v1/connectors", KEY_CREATE),
+        Route("getSyncStatus (running job)", "GET", job_path, KEY_SYNC),
+    ]
+
+
+def startup_runs(name: str, command: Callable[[int], list[str]], runs: int, workdir: Path) -> ServerResult:
+    timeout = 90.0 if name == "prism" else 30.0
+    result = ServerResult(command=command(0))
+    for run in range(runs + 1):
+        port = free_port()
+        with Server(command(port), port=port, name=name, workdir=workdir) as server:
+            seconds = server.wait_first_200(PROBE_PATH, key=KEY_GET, timeout=timeout).seconds
+            rss, _ = tree_mib(server.pid, "VmRSS")
+        if run == 0:
+            continue  # the first launch warms the file system cache, as a second start would be
+        result.startup_ms.append(seconds * 1000)
+        result.startup_rss_mib.append(rss)
+        print(f"  {LABELS[name]}: start-up {seconds * 1000:.0f} ms, {rss:.1f} MiB", file=sys.stderr)
+    result.startup_median_ms = statistics.median(result.startup_ms)
+    result.rss_after_startup_mib = statistics.median(result.startup_rss_mib)
+    return result
+
+
+def benchmark(
+    name: str,
+    startup_command: Callable[[int], list[str]],
+    load_command: Callable[[int], list[str]],
+    *,
+    wrk: Wrk,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> ServerResult:
+    print(f"{LABELS[name]}: {args.runs} launches to first 200 (after one to warm up)", file=sys.stderr)
+    result = startup_runs(name, startup_command, args.runs, workdir)
+    port = free_port()
+    result.command = load_command(port)
+    with Server(result.command, port=port, name=name, workdir=workdir) as server:
+        server.wait_first_200(PROBE_PATH, key=KEY_GET, timeout=90.0)
+        job_path = EXAMPLE_JOB_PATH
+        if name == "fake":
+            job_path, result.facts = prepare_fake(port)
+        for route in routes_for(job_path):
+            print(f"  {LABELS[name]}: {route.name} (1 s warm-up, {args.duration} s)", file=sys.stderr)
+            result.routes[route.name] = loaded = wrk.measure(port, route)
+            print(
+                f"    {loaded.requests_per_second:,.0f} req/s, p50 {loaded.p50_ms:.2f} ms,"
+                f" p99 {loaded.p99_ms:.2f} ms, non-2xx {loaded.non_2xx}, first request {loaded.smoke_status}",
+                file=sys.stderr,
+            )
+        if name == "fake":
+            result.facts["job_status_after"] = job_status(port, job_path)
+            result.facts["list_10_after"] = count_connectors(port, KEY_LIST_10)
+            result.facts["list_1000_after"] = count_connectors(port, KEY_LIST_1000)
+            result.facts["create_tenant_after"] = count_connectors(port, KEY_CREATE)
+        result.peak_rss_mib, result.processes_in_tree = tree_mib(server.pid, "VmHWM")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Versions and the table
+
+
+def version_of(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except OSError as error:
+        return f"unknown ({error})"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def install_prism(version: str, workdir: Path) -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("compare.py needs npm to install Prism: install Node.js, or pass --prism PATH or --only")
+    prefix = workdir / "prism"
+    print(f"installing @stoplight/prism-cli@{version} into {prefix}", file=sys.stderr)
+    subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"@stoplight/prism-cli@{version}"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return str(prefix / "node_modules" / ".bin" / "prism")
+
+
+def ratio(fake: float | None, other: float | None, higher_is_better: bool) -> str:
+    if not fake or not other:
+        return "-"
+    return f"{fake / other if higher_is_better else other / fake:.2f}"
+
+
+def table(results: dict[str, ServerResult], args: argparse.Namespace) -> list[str]:
+    rows: list[tuple[str, dict[str, float | None], bool, str]] = []
+    flags: dict[tuple[str, str], str] = {}
+    notes: list[str] = []
+    route_names = [route.name for route in routes_for(EXAMPLE_JOB_PATH)]
+    for route_name in route_names:
+        for metric, attribute, higher in (("req/s", "requests_per_second", True), ("p50 ms", "p50_ms", False)):
+            values = {s: getattr(r.routes[route_name], attribute) for s, r in results.items()}
+            rows.append((f"{route_name} {metric}", values, higher, ",.0f" if higher else ".2f"))
+        rows.append(
+            (f"{route_name} p99 ms", {s: r.routes[route_name].p99_ms for s, r in results.items()}, False, ".2f")
+        )
+        for server, result in results.items():
+            loaded = result.routes[route_name]
+            problems = []
+            if loaded.non_2xx:
+                problems.append(f"{loaded.non_2xx:,} of {loaded.requests:,} responses not 2xx")
+            if errors := {kind: n for kind, n in loaded.socket_errors.items() if n}:
+                problems.append("socket errors " + ", ".join(f"{kind} {n:,}" for kind, n in errors.items()))
+            if loaded.smoke_status >= 400:
+                problems.append(f"a single request before the load answered {loaded.smoke_status}")
+            if problems:
+                flags[(f"{route_name} req/s", server)] = " (!)"
+                notes.append(f"(!) {LABELS[server]}, {route_name}: {'; '.join(problems)}.")
+    fake = results.get("fake")
+    if fake is not None:
+        before, after = fake.facts.get("job_status_before"), fake.facts.get("job_status_after")
+        if before != "running" or after != "running":
+            flags[("getSyncStatus (running job) req/s", "fake")] = " (!)"
+            notes.append(f"(!) fake, getSyncStatus: the job was `{before}` before the load and `{after}` after.")
+    rows.append(
+        (
+            f"start-up to first 200 ms (median of {args.runs})",
+            {s: r.startup_median_ms for s, r in results.items()},
+            False,
+            ",.0f",
+        )
+    )
+    rows.append(("RSS after start-up MiB", {s: r.rss_after_startup_mib for s, r in results.items()}, False, ".1f"))
+    rows.append(("peak RSS MiB", {s: r.peak_rss_mib for s, r in results.items()}, False, ".1f"))
+
+    lines = [
+        "| metric | fake | Prism | ceiling | fake/Prism | fake/ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, values, higher, spec in rows:
+        cells = []
+        for server in SERVERS:
+            value = values.get(server)
+            cells.append("-" if value is None else f"{value:{spec}}{flags.get((label, server), '')}")
+        fake_value = values.get("fake")
+        ratios = [ratio(fake_value, values.get(other), higher) for other in ("prism", "ceiling")]
+        lines.append(f"| {label} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+    lines += [
+        "",
+        "fake/Prism and fake/ceiling: how many times better the fake is, for every row: the fake's"
+        " req/s over the other's, and the other's milliseconds (or MiB) over the fake's. Above 1 the"
+        " fake is better, below 1 worse.",
+        "RSS after start-up: VmRSS summed over the server's process tree at the first 200 (median of"
+        " the launches). Peak RSS: VmHWM summed over the process tree of the launch that served the"
+        " load, read just before stopping it; for the fake that launch holds the 10- and"
+        " 1,000-connector tenants, every connector the create load made and the journal's last"
+        " 10,000 requests. Processes in each tree: "
+        + ", ".join(f"{LABELS[server]} {result.processes_in_tree}" for server, result in results.items())
+        + ".",
+    ]
+    if notes:
+        lines += ["", *notes]
+    return lines
+
+
+def facts_lines(args: argparse.Namespace, versions: dict[str, str], results: dict[str, ServerResult]) -> list[str]:
+    lines = [
+        f"- machine: {os.cpu_count()} cores ({platform.machine()}, Linux {platform.release()});"
+        " wrk and the server share them",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        *(f"- {name}: {version}" for name, version in versions.items()),
+        f"- load: {args.threads} threads, {args.connections} connections, {args.duration} s per route"
+        f" after a 1 s warm-up, --latency, --timeout {args.timeout}s; servers measured one at a time",
+        f"- start-up: launch to first 200 of GET {PROBE_PATH}, polled every 2 ms, median of {args.runs}"
+        f" launch{'es' if args.runs > 1 else ''} after one that warms the file system cache (the fake"
+        " without --clock manual, as `serve --port P`)",
+    ]
+    for server, result in results.items():
+        lines.append(f"- {LABELS[server]}: `{' '.join(result.command)}`")
+    if (fake := results.get("fake")) is not None:
+        facts = fake.facts
+        lines.append(
+            f"- fake state: examples loaded, none active: {', '.join(facts.get('scenarios_loaded', []))}"
+            f" (active: {', '.join(facts.get('scenarios_active', [])) or 'none'}); a new key holds"
+            f" {facts.get('fixture_connectors')} fixture connectors; job"
+            f" `{facts.get('job_path')}` was `{facts.get('job_status_before')}` before the load and"
+            f" `{facts.get('job_status_after')}` after; the create tenant held"
+            f" {facts.get('create_tenant_after', 0):,} connectors at the end"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per route (default 10)")
+    parser.add_argument(
+        "--timeout", type=int, default=10, help="wrk's per-request timeout in seconds (default 10; wrk's own is 2)"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="launches for the start-up median (default 5)")
+    parser.add_argument("--prism", metavar="PATH", help="an installed prism binary: skip the npm install")
+    parser.add_argument("--prism-version", default=PRISM_VERSION, help=f"what npm installs (default {PRISM_VERSION})")
+    parser.add_argument("--only", default=",".join(SERVERS), help="a subset of fake,prism,ceiling (default all)")
+    parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
+    args = parser.parse_args()
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    if not args.only or set(args.only) - set(SERVERS):
+        parser.error(f"--only takes names among {', '.join(SERVERS)}")
+    if args.runs < 1 or args.duration < 1 or args.threads < 1 or args.connections < args.threads:
+        parser.error("--runs and --duration must be at least 1, --connections at least --threads")
+    return args
+
+
+@contextlib.contextmanager
+def workspace() -> Iterator[Path]:
+    workdir = Path(tempfile.mkdtemp(prefix="connectors-mock-compare-"))
+    try:
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
+    wrk = Wrk(find_wrk(), args, workdir)
+    fake_script = console_script()
+    versions = {"wrk": version_of([wrk.binary, "-v"])}
+    commands: dict[str, tuple[Callable[[int], list[str]], Callable[[int], list[str]]]] = {}
+    if "fake" in args.only:
+        versions["connectors-mock"] = version_of([fake_script, "--version"])
+        commands["fake"] = (
+            lambda port: [fake_script, "serve", "--port", str(port)],
+            lambda port: [fake_script, "serve", "--clock", "manual", "--port", str(port)],
+        )
+    if "prism" in args.only:
+        prism = os.path.abspath(args.prism) if args.prism else install_prism(args.prism_version, workdir)
+        versions["Prism"] = f"{version_of([prism, '--version'])} (Node.js {version_of(['node', '--version'])})"
+
+        def prism_command(port: int) -> list[str]:
+            return [prism, "mock", "--host", HOST, "--port", str(port), str(SPEC)]
+
+        commands["prism"] = (prism_command, prism_command)
+    if "ceiling" in args.only:
+        (workdir / "ceiling_app.py").write_text(CEILING_APP)
+        versions["ceiling"] = ", ".join(
+            f"{dist} {importlib.metadata.version(dist)}" for dist in ("starlette", "uvicorn", "uvloop", "httptools")
+        )
+
+        def ceiling_command(port: int) -> list[str]:
+            return [
+                sys.executable, "-m", "uvicorn", "ceiling_app:app", "--app-dir", str(workdir),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+                "--host", HOST, "--port", str(port),
+            ]  # fmt: skip
+
+        commands["ceiling"] = (ceiling_command, ceiling_command)
+
+    results = {
+        name: benchmark(name, startup, load, wrk=wrk, args=args, workdir=workdir)
+        for name in SERVERS
+        if name in commands
+        for startup, load in [commands[name]]
+    }
+    print("\n".join([*facts_lines(args, versions, results), "", *table(results, args)]))
+    if args.json:
+        raw = {"settings": vars(args), "versions": versions, "cores": os.cpu_count()}
+        raw["results"] = {name: asdict(result) for name, result in results.items()}
+        Path(args.json).write_text(json.dumps(raw, indent=2) + "\n")
+
+
+def main() -> None:
+    args = parse_args()
+    with workspace() as workdir:
+        run(args, workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(run_interruptibly(main))
