@@ -4,7 +4,8 @@
                                            [--only fake,prism,ceiling] [--json FILE]
                                            [--threads 2] [--connections 16] [--timeout 10]
 
-Benchmarks three servers, one at a time, on this machine, and prints one Markdown table:
+Benchmarks three servers on this machine, only one under load at a time, and prints one
+Markdown table:
 
 - **fake**: `connectors-mock serve --clock manual` (the console script next to this Python),
   default fixtures, one worker, request validation on (it always is), and every feature
@@ -345,38 +346,51 @@ def startup_runs(name: str, command: Callable[[int], list[str]], runs: int, work
 
 
 def benchmark(
-    name: str,
-    startup_command: Callable[[int], list[str]],
-    load_command: Callable[[int], list[str]],
+    commands: dict[str, tuple[Callable[[int], list[str]], Callable[[int], list[str]]]],
     *,
     wrk: Wrk,
     args: argparse.Namespace,
     workdir: Path,
-) -> ServerResult:
-    print(f"{LABELS[name]}: {args.runs} launches to first 200 (after one to warm up)", file=sys.stderr)
-    result = startup_runs(name, startup_command, args.runs, workdir)
-    port = free_port()
-    result.command = load_command(port)
-    with Server(result.command, port=port, name=name, workdir=workdir) as server:
-        server.wait_first_200(PROBE_PATH, key=KEY_GET, timeout=90.0)
-        job_path = EXAMPLE_JOB_PATH
-        if name == "fake":
-            job_path, result.facts = prepare_fake(port)
-        for route in routes_for(job_path):
-            print(f"  {LABELS[name]}: {route.name} (1 s warm-up, {args.duration} s)", file=sys.stderr)
-            result.routes[route.name] = loaded = wrk.measure(port, route)
-            print(
-                f"    {loaded.requests_per_second:,.0f} req/s, p50 {loaded.p50_ms:.2f} ms,"
-                f" p99 {loaded.p99_ms:.2f} ms, non-2xx {loaded.non_2xx}, first request {loaded.smoke_status}",
-                file=sys.stderr,
-            )
-        if name == "fake":
-            result.facts["job_status_after"] = job_status(port, job_path)
-            result.facts["list_10_after"] = count_connectors(port, KEY_LIST_10)
-            result.facts["list_1000_after"] = count_connectors(port, KEY_LIST_1000)
-            result.facts["create_tenant_after"] = count_connectors(port, KEY_CREATE)
-        result.peak_rss_mib, result.processes_in_tree = tree_mib(server.pid, "VmHWM")
-    return result
+) -> dict[str, ServerResult]:
+    """Start-up of each server, then every route on each in turn: the servers run side by side
+    but only one is under load at a time, and a route is measured on all of them within a
+    minute, so the machine's drift over the run does not favour whichever went first."""
+    results: dict[str, ServerResult] = {}
+    for name, (startup_command, _) in commands.items():
+        print(f"{LABELS[name]}: {args.runs} launches to first 200 (after one to warm up)", file=sys.stderr)
+        results[name] = startup_runs(name, startup_command, args.runs, workdir)
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, tuple[Server, int]] = {}
+        job_paths: dict[str, str] = {}
+        for name, (_, load_command) in commands.items():
+            port = free_port()
+            results[name].command = load_command(port)
+            server = stack.enter_context(Server(results[name].command, port=port, name=name, workdir=workdir))
+            server.wait_first_200(PROBE_PATH, key=KEY_GET, timeout=90.0)
+            servers[name] = server, port
+            job_paths[name] = EXAMPLE_JOB_PATH
+            if name == "fake":
+                job_paths[name], results[name].facts = prepare_fake(port)
+        for index in range(len(routes_for(EXAMPLE_JOB_PATH))):
+            for name, (_, port) in servers.items():
+                route = routes_for(job_paths[name])[index]
+                print(f"  {LABELS[name]}: {route.name} (1 s warm-up, {args.duration} s)", file=sys.stderr)
+                results[name].routes[route.name] = loaded = wrk.measure(port, route)
+                print(
+                    f"    {loaded.requests_per_second:,.0f} req/s, p50 {loaded.p50_ms:.2f} ms,"
+                    f" p99 {loaded.p99_ms:.2f} ms, non-2xx {loaded.non_2xx}, first request {loaded.smoke_status}",
+                    file=sys.stderr,
+                )
+        if "fake" in servers:
+            port = servers["fake"][1]
+            facts = results["fake"].facts
+            facts["job_status_after"] = job_status(port, job_paths["fake"])
+            facts["list_10_after"] = count_connectors(port, KEY_LIST_10)
+            facts["list_1000_after"] = count_connectors(port, KEY_LIST_1000)
+            facts["create_tenant_after"] = count_connectors(port, KEY_CREATE)
+        for name, (server, _) in servers.items():
+            results[name].peak_rss_mib, results[name].processes_in_tree = tree_mib(server.pid, "VmHWM")
+    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,7 +504,8 @@ def facts_lines(args: argparse.Namespace, versions: dict[str, str], results: dic
         f"- Python {platform.python_version()} ({sys.executable})",
         *(f"- {name}: {version}" for name, version in versions.items()),
         f"- load: {args.threads} threads, {args.connections} connections, {args.duration} s per route"
-        f" after a 1 s warm-up, --latency, --timeout {args.timeout}s; servers measured one at a time",
+        f" after a 1 s warm-up, --latency, --timeout {args.timeout}s; one server under load at a time,"
+        " each route on every server in turn",
         f"- start-up: launch to first 200 of GET {PROBE_PATH}, polled every 2 ms, median of {args.runs}"
         f" launch{'es' if args.runs > 1 else ''} after one that warms the file system cache (the fake"
         " without --clock manual, as `serve --port P`)",
@@ -579,12 +594,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
         commands["ceiling"] = (ceiling_command, ceiling_command)
 
-    results = {
-        name: benchmark(name, startup, load, wrk=wrk, args=args, workdir=workdir)
-        for name in SERVERS
-        if name in commands
-        for startup, load in [commands[name]]
-    }
+    results = benchmark(
+        {name: commands[name] for name in SERVERS if name in commands}, wrk=wrk, args=args, workdir=workdir
+    )
     print("\n".join([*facts_lines(args, versions, results), "", *table(results, args)]))
     if args.json:
         raw = {"settings": vars(args), "versions": versions, "cores": os.cpu_count()}

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from connectors_mock import resources
 from connectors_mock.auth import tenant_key
@@ -129,7 +130,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 return internal_error(envelope, request)
             return envelope.success(request, reply.status, reply.data)
 
-        return Route(path, endpoint, methods=list(methods))
+        return Route(path, OperationEndpoint(endpoint), methods=list(methods))
 
     def base_url(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
@@ -159,6 +160,19 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     app.state.scenarios = library
     app.state.journal = journal
     return app
+
+
+class OperationEndpoint:
+    """A request function as a plain ASGI app. Starlette wraps a request function in an
+    exception handler of its own for every request; the app's, which turns errors into the
+    envelope, is one layer further out and answers them the same."""
+
+    def __init__(self, respond: Callable[[Request], Awaitable[Response]]) -> None:
+        self._respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def _error_handlers(envelope: Envelope) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
