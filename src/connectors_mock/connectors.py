@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -84,6 +85,12 @@ class SeedData:
     jobs: tuple[Job, ...] = ()
 
 
+def shared_keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with its keys interned. Connectors of a type have the same few config and
+    credential keys, and each parsed body brings its own copy of every one, some 55 bytes a key."""
+    return {sys.intern(key): value for key, value in values.items()}
+
+
 def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """Key by key, as JSON Merge Patch (RFC 7396) does at the top level: `null` removes a key."""
     merged = dict(stored)
@@ -91,7 +98,7 @@ def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
         if value is None:
             merged.pop(key, None)
         else:
-            merged[key] = value
+            merged[sys.intern(key)] = value
     return merged
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import copy
 import random
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors_mock.auth import tenant_label
 from connectors_mock.clock import Clock
-from connectors_mock.connectors import Connector, SeedData, merge_config
+from connectors_mock.connectors import Connector, SeedData, merge_config, shared_keys
 from connectors_mock.errors import ApiError, FieldError, Location, not_found, validation_failed
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.jobs import (
@@ -109,13 +110,15 @@ class Tenant:
         connector = Connector(
             id=connector_id,
             name=name,
-            type=connector_type,
-            collection=collection,
-            config=config,
+            # Shared, not one copy per connector: the memory a stored connector costs is
+            # mostly what its request brought (README, "Performance").
+            type=sys.intern(connector_type),
+            collection=sys.intern(collection),
+            config=shared_keys(config),
             status="active",
             created_at=now,
             updated_at=now,
-            credentials=credentials,
+            credentials=shared_keys(credentials),
         )
         self.connectors[connector_id] = connector
         self._names[(collection, name)] = connector_id
