@@ -138,3 +138,14 @@ def test_the_readme_fixture_example_loads(spec: Spec, tmp_path: Path) -> None:
     seed_data = load_seed_data(path, spec, MANUAL_EPOCH, seed=None)
     assert seed_data.connectors[0].id == "conn_wiki"
     assert len(seed_data.connectors) == 2
+
+
+def test_yaml_values_that_are_not_json_get_a_clear_error(spec: Spec, tmp_path: Path) -> None:
+    """An unquoted date is a date to YAML, and a number key an integer: neither is JSON."""
+    path = tmp_path / "dates.yaml"
+    path.write_text("collections: [col_a, 2024-01-01]\n")
+    with pytest.raises(FixtureError, match=r"dates\.yaml: \$\.collections\[1\]: .* is not of type 'string'"):
+        load_seed_data(path, spec, MANUAL_EPOCH, seed=1)
+    path.write_text("collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, config: {1: x}}\n")
+    with pytest.raises(FixtureError, match=r"\$\.connectors\[0\]\.config"):
+        load_seed_data(path, spec, MANUAL_EPOCH, seed=1)

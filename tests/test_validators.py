@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -184,8 +185,10 @@ def test_jsonschema_rs_and_jsonschema_agree_on_every_verdict(spec: Spec, data: s
 
 
 def test_the_engines_agree_on_formats_patterns_and_equality(spec: Spec) -> None:
-    """The cases where the two libraries differ by default, each judged alike here."""
-    config = spec.config_validators
+    """Where the two libraries differ by default, each judged alike, and as before jsonschema-rs
+    judged first: `date` and `date-time` by jsonschema's own checks, `email` by its `@`."""
+    config, credentials = spec.config_validators, spec.credential_validators
+    channels = {"channels": ["#general"]}
     cases: list[tuple[Validator, Any, bool]] = [
         (config["confluence"], {"instanceUrl": "https://acme.atlassian.net/wiki", "spaceKeys": ["ENG"]}, True),
         (config["confluence"], {"instanceUrl": "not a uri", "spaceKeys": ["ENG"]}, False),
@@ -193,9 +196,39 @@ def test_the_engines_agree_on_formats_patterns_and_equality(spec: Spec) -> None:
         (config["s3"], {"bucket": "my-docs\n", "region": "us-east-1"}, False),
         (config["postgresql"], {"host": "db", "port": 5432.0, "database": "d"}, True),
         (config["postgresql"], {"host": "db", "port": 10**30, "database": "d"}, False),
-        (spec.credential_validators["confluence"], {"email": "a b@c.d", "apiToken": "t"}, False),
-        (spec.credential_validators["confluence"], {"email": "bot@acme.example", "apiToken": "t"}, True),
+        (config["slack"], {**channels, "dateRange": {"from": "2024-01-20"}}, True),
+        # jsonschema-rs 0.60 alone takes all three for dates.
+        (config["slack"], {**channels, "dateRange": {"from": "2-24-01-20"}}, False),
+        (config["slack"], {**channels, "dateRange": {"from": "0000-01-01"}}, False),
+        (config["slack"], {**channels, "dateRange": {"from": "2024-02-30"}}, False),
+        (credentials["confluence"], {"email": "bot@acme.example", "apiToken": "t"}, True),
+        (credentials["confluence"], {"email": "é@acme.example", "apiToken": "t"}, True),
+        (credentials["confluence"], {"email": "bot.acme.example", "apiToken": "t"}, False),
     ]
     for validator, instance, valid in cases:
         assert validator.is_valid(instance) is valid, instance
         assert (validator.full_errors(instance) == []) is valid, instance
+
+
+def test_date_times_are_judged_as_rfc_3339() -> None:
+    validator = Validator({"type": "string", "format": "date-time"})
+    assert validator.is_valid("2024-01-20T14:00:03Z")
+    assert validator.is_valid("2024-01-20t14:00:03.5+01:00")
+    for wrong in ["2024-01-20T14:0.:03Z", "2024-01-20 14:00:03Z", "2024-01-20T14:00:03", "0000-01-01T00:00:00Z"]:
+        assert not validator.is_valid(wrong), wrong
+        assert validator.errors(wrong), wrong
+
+
+def test_values_that_are_not_json_are_explained_not_raised() -> None:
+    """YAML gives a fixture's unquoted 2024-01-01 as a date and `1:` as an integer key:
+    jsonschema-rs refuses to read them, jsonschema says what is wrong."""
+    validator = Validator({"type": "array", "items": {"type": "string"}})
+    assert not validator.is_valid(["col_a", date(2024, 1, 1)])
+    [error] = validator.errors(["col_a", date(2024, 1, 1)])
+    assert (error.path, error.message) == ("$[1]", '"2024-01-01" is not of type "string"')
+
+
+def test_a_discriminator_lists_its_values_in_the_spec_order(spec: Spec) -> None:
+    body = {"name": "x", "type": "nope", "collection": "col_xyz", "config": {}, "credentials": {}}
+    [error] = spec.operations["createConnector"].body_validator.errors(body)  # type: ignore[union-attr]
+    assert error.message == '"nope" is not one of ["s3", "confluence", "github", "slack", "salesforce", "postgresql"]'

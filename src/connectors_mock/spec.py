@@ -99,7 +99,7 @@ class Spec:
         while "$ref" in node:
             ref = node["$ref"]
             pointer = ref.split("#", 1)[1]
-            node = self.documents.lookup(_uri(pointer))
+            node = _at(self.document, pointer)
         return pointer, node
 
     def _compile_operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
@@ -152,7 +152,7 @@ class Spec:
 
     def _compile(self, pointer: str, location: Location = "body") -> AnyValidator:
         """A validator of the schema at `pointer`, choosing by discriminator where it has one."""
-        _, schema = self._deref(pointer, self.documents.lookup(_uri(pointer)))
+        _, schema = self._deref(pointer, _at(self.document, pointer))
         discriminator = schema.get("discriminator")
         if not discriminator or "mapping" not in discriminator:
             return Validator(_ref(pointer), location, self.documents)
@@ -175,13 +175,19 @@ class Spec:
         }
 
 
-def _uri(pointer: str) -> str:
-    # A URI fragment cannot hold `{id}` as it is (RFC 6901, section 6): percent-encoded.
-    return f"{DOCUMENT_URI}#{quote(pointer, safe='/~')}"
+def _at(document: Any, pointer: str) -> Any:
+    """The value at a JSON pointer (RFC 6901) in the spec as read, its keys in the spec's order
+    (error messages list a discriminator's values in that order)."""
+    node = document
+    for escaped in pointer.split("/")[1:]:
+        token = escaped.replace("~1", "/").replace("~0", "~")
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node
 
 
 def _ref(pointer: str) -> dict[str, str]:
-    return {"$ref": _uri(pointer)}
+    # A URI fragment cannot hold `{id}` as it is (RFC 6901, section 6): percent-encoded.
+    return {"$ref": f"{DOCUMENT_URI}#{quote(pointer, safe='/~')}"}
 
 
 def read_document(path: Path) -> dict[str, Any]:
