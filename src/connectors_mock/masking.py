@@ -38,20 +38,20 @@ def _secret_name(key: object) -> bool:
     return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
 
 
-def _hides_all(key: object) -> bool:
-    if isinstance(key, str) and len(key) <= _REMEMBERED_NAME_LENGTH:
-        return _hides_all_remembered(key)
+def _judged_hides_all(key: object) -> bool:
     return _secret_name(key) or (isinstance(key, str) and key.lower() == _CREDENTIALS)
 
 
 # Field names recur in every body; only short ones are remembered, so a client's 64 KiB keys
 # cannot fill memory.
 _REMEMBERED_NAME_LENGTH = 64
+_remembered_hides_all = lru_cache(maxsize=4096)(_judged_hides_all)
 
 
-@lru_cache(maxsize=4096)
-def _hides_all_remembered(key: str) -> bool:
-    return _secret_name(key) or key.lower() == _CREDENTIALS
+def _hides_all(key: object) -> bool:
+    if isinstance(key, str) and len(key) <= _REMEMBERED_NAME_LENGTH:
+        return _remembered_hides_all(key)
+    return _judged_hides_all(key)
 
 
 def mask_body(body: Any) -> Any:

@@ -210,12 +210,7 @@ class Validator:
             return False  # not JSON: YAML's dates, integer keys in a fixture
 
     def errors(self, instance: object) -> list[FieldError]:
-        try:
-            if self._fast.is_valid(instance):
-                return []
-        except ValueError:
-            pass  # not JSON (see is_valid)
-        return self.full_errors(instance)
+        return [] if self.is_valid(instance) else self.full_errors(instance)
 
     def full_errors(self, instance: object) -> list[FieldError]:
         """The errors jsonschema finds, without asking jsonschema-rs first."""
