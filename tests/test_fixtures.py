@@ -24,6 +24,30 @@ def test_the_default_fixtures_hold_every_id_the_reference_uses(spec: Spec) -> No
     assert {c.status for c in seed_data.connectors} == {"active", "error"}
 
 
+def test_a_fixtures_last_job_ended_when_its_connector_says(make_client: ClientFactory) -> None:
+    client = make_client()
+    connector = client.get("/v1/connectors/conn_abc123").json()["data"]
+    job = client.get("/v1/connectors/conn_abc123/sync/job_abc123").json()["data"]
+    assert job["status"] == "completed"
+    assert job["completedAt"] == connector["lastSync"]
+    assert job["startedAt"] == "2024-01-20T13:58:00Z"
+    assert job["progress"] == {"collected": 450, "parsed": 450, "indexed": 450}
+
+
+def test_a_failed_connectors_last_job_failed_with_its_error(spec: Spec, tmp_path: Path) -> None:
+    path = tmp_path / "failed.yaml"
+    path.write_text(
+        "collections: [col_a]\nconnectors:\n  - {type: github, collection: col_a, status: error, "
+        "lastError: {code: credentials_rejected, message: refused, occurredAt: 2024-03-04T08:15:00Z}, "
+        "lastJob: {id: job_failed1, documents: 100}}\n"
+    )
+    [job] = load_seed_data(path, spec, MANUAL_EPOCH, seed=1).jobs
+    state = job.state(MANUAL_EPOCH)
+    assert (state.status, state.error and state.error.code) == ("failed", "credentials_rejected")
+    assert job.finished_at.isoformat() == "2024-03-04T08:15:00+00:00"
+    assert 0 < state.progress.collected < 100
+
+
 def test_faker_fills_what_a_fixture_leaves_out_and_the_seed_repeats_it(spec: Spec, tmp_path: Path) -> None:
     path = tmp_path / "mini.yaml"
     path.write_text("collections: [col_a]\nconnectors:\n  - {type: postgresql, collection: col_a}\n")
@@ -100,6 +124,37 @@ def test_fixtures_option_replaces_the_default_file(make_client: ClientFactory, t
             "$.connectors[0].updatedAt: is earlier than createdAt",
         ),
         ("collections: [col_a\n", "while parsing"),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, lastJob: {id: job_x}}\n",
+            "$.connectors[0].lastJob: only a connector with lastSync or lastError has a last job",
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n"
+            "  - {type: s3, collection: col_a, lastSync: 2024-01-01T00:00:00Z, lastJob: {id: nope}}\n",
+            '$.connectors[0].lastJob.id: "nope" does not match',
+        ),
+        (
+            "collections: [col_a]\nconnectors:\n  - {type: s3, collection: col_a, lastSync: 2024-01-01T00:00:00Z,"
+            " lastJob: {id: job_x, startedAt: 2024-01-01T00:00:00Z}}\n",
+            "$.connectors[0].lastJob.startedAt: is later than 2023-12-31T23:59:55Z",
+        ),
+        (
+            "collections: [col_a]\noauthFlows:\n  - {type: s3, state: st_a, code: c, collection: col_b}\n",
+            "$.oauthFlows[0].type: 's3' is not an OAuth type",
+        ),
+        (
+            "collections: [col_a]\noauthFlows:\n  - {type: notion, state: st_a, code: c, collection: col_b}\n",
+            '$.oauthFlows[0].collection: "col_b" is not listed under collections',
+        ),
+        (
+            "collections: [col_a]\noauthFlows:\n  - {type: notion, state: bad, code: c}\n",
+            '$.oauthFlows[0].state: "bad" does not match',
+        ),
+        (
+            "collections: [col_a]\noauthFlows:\n  - {type: notion, state: st_a, code: c}\n"
+            "  - {type: google_drive, state: st_a, code: d}\n",
+            "$.oauthFlows: a state is used twice",
+        ),
     ],
 )
 def test_a_bad_fixture_file_names_the_file_and_the_place(spec: Spec, tmp_path: Path, text: str, expected: str) -> None:
@@ -138,6 +193,9 @@ def test_the_readme_fixture_example_loads(spec: Spec, tmp_path: Path) -> None:
     seed_data = load_seed_data(path, spec, MANUAL_EPOCH, seed=None)
     assert seed_data.connectors[0].id == "conn_wiki"
     assert len(seed_data.connectors) == 2
+    [job] = seed_data.jobs
+    assert (job.id, job.connector_id, job.script.total) == ("job_wiki1", "conn_wiki", 450)
+    assert [consent.state for consent in seed_data.consents] == ["st_wiki1"]
 
 
 def test_yaml_values_that_are_not_json_get_a_clear_error(spec: Spec, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from connectors_mock.clock import VirtualClock, manual_clock
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource
-from connectors_mock.oauth import OAuthFlow, OAuthFlows, redirect_uri_problem
+from connectors_mock.oauth import OAuthFlow, OAuthFlows, StandingConsent, redirect_uri_problem
 
 
 @pytest.fixture
@@ -94,6 +94,27 @@ def test_an_exchange_is_refused_for_each_reason_with_its_own_code(flows: OAuthFl
     assert refusal(redeem(approved.state)) == (400, "state_already_used")
     clock.advance(600)
     assert refusal(redeem(denied.state, denied.code)) == (400, "state_expired")
+
+
+def test_a_standing_consent_is_each_tenants_to_complete_once_whenever_it_comes(clock: VirtualClock) -> None:
+    consent = StandingConsent("st_fixture1", "code_fixture1", "google_drive", "col_a")
+    flows = OAuthFlows(clock, [consent])
+    clock.advance(365 * 86400)
+    flow = flows.redeem("key-a", "google_drive", "st_fixture1", "code_fixture1")
+    assert (flow.tenant, flow.collection, flow.status) == ("key-a", "col_a", "approved")
+    assert refusal(lambda: flows.redeem("key-a", "google_drive", "st_fixture1", "code_other")) == (400, "invalid_grant")
+    assert refusal(lambda: flows.redeem("key-a", "notion", "st_fixture1", "code_fixture1")) == (400, "state_mismatch")
+    flows.finish(flow)
+    assert refusal(lambda: flows.redeem("key-a", "google_drive", "st_fixture1", "code_fixture1")) == (
+        400,
+        "state_already_used",
+    )
+    assert flows.redeem("key-b", "google_drive", "st_fixture1", "code_fixture1").status == "approved"
+    assert start(flows).state != "st_fixture1"
+    flows.clear()
+    assert flows.redeem("key-a", "google_drive", "st_fixture1", "code_fixture1").status == "approved"
+    with pytest.raises(ApiError):
+        flows.awaiting("google_drive", "st_fixture1")
 
 
 def test_long_expired_flows_are_forgotten(flows: OAuthFlows, clock: VirtualClock) -> None:

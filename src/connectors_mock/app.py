@@ -92,7 +92,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     seed = startup_seed(settings.seed, settings.scenarios)
     clock = settings.clock or startup_clock(seed, None, None, settings.scenarios)
     seed_data = load_seed_data(settings.fixtures or resources.default_fixtures_path(), spec, clock.now(), seed)
-    flows = OAuthFlows(clock)
+    flows = OAuthFlows(clock, seed_data.consents)
     shared = Shared(clock, spec.config_validators, spec.oauth_types, flows, settings.sync_scripts)
     backend = Backend(seed_data, shared, seed)
     envelope = Envelope(clock, seed)

@@ -13,6 +13,7 @@ import orjson
 from connectors_mock.clock import isoformat
 from connectors_mock.jobs import Job
 from connectors_mock.json_text import to_json_bytes
+from connectors_mock.oauth import StandingConsent
 
 
 @dataclass(slots=True)
@@ -81,8 +82,10 @@ class SeedData:
 
     collections: tuple[str, ...]
     connectors: tuple[Connector, ...]
-    # Only an imported state has jobs (a connector's `current_job` is one of them).
+    # Ended jobs of the fixtures, or an imported state's (a connector's `current_job` is one of them).
     jobs: tuple[Job, ...] = ()
+    # OAuth consents the fixtures give every tenant (`oauth.StandingConsent`).
+    consents: tuple[StandingConsent, ...] = ()
 
 
 def shared_keys(values: Mapping[str, Any]) -> dict[str, Any]:

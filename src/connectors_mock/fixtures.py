@@ -19,6 +19,8 @@ from connectors_mock.clock import isoformat, parse_timestamp
 from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError
 from connectors_mock.ids import IdSource, seeded_random
+from connectors_mock.jobs import TYPICAL_DOCUMENTS, Job, SyncFailure, SyncScript
+from connectors_mock.oauth import StandingConsent
 from connectors_mock.spec import Spec, read_document
 from connectors_mock.validators import Validator
 
@@ -47,6 +49,32 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                     "updatedAt": {},
                     "lastSync": {},
                     "lastError": {"type": ["object", "null"]},
+                    # The job that ended at `lastSync` (or at `lastError`, failing).
+                    "lastJob": {
+                        "type": "object",
+                        "required": ["id"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "id": {"type": "string"},
+                            "startedAt": {},
+                            "documents": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+                        },
+                    },
+                },
+            },
+        },
+        "oauthFlows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "state", "code"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"type": "string"},
+                    "state": {"type": "string"},
+                    "code": {"type": "string"},
+                    "collection": {"type": "string"},
+                    "name": {"type": "string"},
                 },
             },
         },
@@ -137,10 +165,12 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
         raise FixtureError(f"{path}: {exc}") from exc
     if not _FIXTURE_CHECK.is_valid(document):
         # Imported only now: jsonschema costs start-up time, and only a broken file needs it.
+        # (jsonschema-rs also says no to YAML's timestamps, which jsonschema reads as they are.)
         from jsonschema import Draft202012Validator  # noqa: PLC0415
 
         shape_errors = sorted(Draft202012Validator(FIXTURE_SCHEMA).iter_errors(document), key=lambda e: e.json_path)
-        raise FixtureError("\n".join(f"{path}: {e.json_path}: {e.message}" for e in shape_errors))
+        if shape_errors:
+            raise FixtureError("\n".join(f"{path}: {e.json_path}: {e.message}" for e in shape_errors))
 
     # Without --seed the filled-in data still stays put from one start to the next, so a
     # front end can keep a fixture's id; only what clients create later is random.
@@ -153,6 +183,7 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
     for index, collection in enumerate(document["collections"]):
         problems += _lines(collection_check.errors(collection), f"$.collections[{index}]")
     connectors: list[Connector] = []
+    jobs: list[Job] = []
     seen_ids: set[str] = set()
     seen_names: set[tuple[str, str]] = set()
     for index, raw in enumerate(document.get("connectors") or []):
@@ -162,10 +193,14 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
             continue
         try:
             connector = _fill(raw, fake, ids, now, where)
+            job = _last_job(raw.get("lastJob"), connector, f"{where}.lastJob")
         except FixtureError as exc:
             problems.append(str(exc))
             continue
         problems += _check(connector, where, spec, document["collections"])
+        if job is not None:
+            problems += _lines(spec.schema_validator("JobId").errors(job.id), f"{where}.lastJob.id")
+            jobs.append(job)
         if connector.id in seen_ids:
             problems.append(f"{where}.id: {connector.id!r} is used twice")
         if (connector.collection, connector.name) in seen_names:
@@ -173,11 +208,16 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
         seen_ids.add(connector.id)
         seen_names.add((connector.collection, connector.name))
         connectors.append(connector)
+    consents = [
+        StandingConsent(raw["state"], raw["code"], raw["type"], raw.get("collection"), raw.get("name"))
+        for raw in document.get("oauthFlows") or []
+    ]
+    problems += _consent_problems(consents, spec, document["collections"])
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
     # Listed oldest first, as the contract promises; later creations append in time order.
     connectors.sort(key=lambda c: c.created_at)
-    return SeedData(collections=tuple(document["collections"]), connectors=tuple(connectors))
+    return SeedData(tuple(document["collections"]), tuple(connectors), tuple(jobs), tuple(consents))
 
 
 def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime, where: str) -> Connector:
@@ -206,6 +246,45 @@ def _fill(raw: dict[str, Any], fake: Faker, ids: IdSource, now: datetime, where:
         last_error=last_error,
         credentials=raw.get("credentials", credentials),
     )
+
+
+def _last_job(raw: dict[str, Any] | None, connector: Connector, where: str) -> Job | None:
+    """The job that left the connector as the fixture has it: completed at `lastSync`, or
+    failed at `lastError.occurredAt` with that error, half way through."""
+    if raw is None:
+        return None
+    error = connector.last_error if connector.status == "error" else None
+    ended = _timestamp(error["occurredAt"], where) if error else connector.last_sync
+    if ended is None:
+        raise FixtureError(f"{where}: only a connector with lastSync or lastError has a last job")
+    failure = SyncFailure(0.5, error["code"], error["message"]) if error else None
+    script = SyncScript(total=raw.get("documents", TYPICAL_DOCUMENTS[connector.type]), failure=failure)
+    default_start = ended - timedelta(seconds=script.finishes_after)
+    started = _timestamp(raw["startedAt"], f"{where}.startedAt") if "startedAt" in raw else default_start
+    if started > default_start:
+        raise FixtureError(f"{where}.startedAt: is later than {isoformat(default_start)}, too late to end by then")
+    # Queued for the default time; running for the rest of the time until it ended.
+    runs = ((ended - started).total_seconds() - script.queued_seconds) / (failure.at if failure else 1.0)
+    script = SyncScript(script.total, script.queued_seconds, runs, failure)
+    return Job(raw["id"], connector.id, "auto", None, started, script, full=True)
+
+
+def _consent_problems(consents: list[StandingConsent], spec: Spec, collections: list[str]) -> list[str]:
+    """Standing consents' values as `completeOAuth` will meet them."""
+    problems = []
+    for index, consent in enumerate(consents):
+        where = f"$.oauthFlows[{index}]"
+        if consent.connector_type not in spec.oauth_types:
+            problems.append(f"{where}.type: {consent.connector_type!r} is not an OAuth type")
+        problems += _lines(spec.schema_validator("OAuthState").errors(consent.state), f"{where}.state")
+        problems += _lines(spec.schema_validator("OAuthCode").errors(consent.code), f"{where}.code")
+        if consent.name is not None:
+            problems += _lines(spec.schema_validator("ConnectorName").errors(consent.name), f"{where}.name")
+        if consent.collection is not None and consent.collection not in collections:
+            problems.append(f'{where}.collection: "{consent.collection}" is not listed under collections')
+    if len({consent.state for consent in consents}) < len(consents):
+        problems.append("$.oauthFlows: a state is used twice")
+    return problems
 
 
 def _lines(errors: list[FieldError], prefix: str) -> list[str]:

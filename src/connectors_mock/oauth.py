@@ -7,8 +7,9 @@ browser that carries no API key, so the state is all it has to go on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -103,16 +104,35 @@ class OAuthFlow:
         return urlsplit(self.redirect_uri).path == CALLBACK_PATH
 
 
+@dataclass(frozen=True)
+class StandingConsent:
+    """A consent the fixtures give up front: every tenant may complete it once, at any time,
+    with its state and code, as if its user had just approved it. It is how the reference's
+    `completeOAuth` example works on a fresh fake, with nothing authorized before."""
+
+    state: str
+    code: str
+    connector_type: str
+    collection: str | None = None
+    name: str | None = None
+
+
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 def _expired(flow: OAuthFlow) -> ApiError:
     expired_at = isoformat(flow.expires_at)
     return ApiError(400, "state_expired", f'OAuth state "{flow.state}" expired at {expired_at}; start again')
 
 
 class OAuthFlows:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, standing: Iterable[StandingConsent] = ()) -> None:
         self._clock = clock
         self._flows: dict[str, OAuthFlow] = {}
         self._pruned_at = clock.now()
+        self._standing = {consent.state: consent for consent in standing}
+        # (tenant, state) of each standing consent a tenant has completed.
+        self._standing_used: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
         return len(self._flows)
@@ -131,7 +151,7 @@ class OAuthFlows:
         now = self._clock.now()
         self._prune(now)
         state = ids.new("st_", 24)
-        while state in self._flows:
+        while state in self._flows or state in self._standing:
             state = ids.new("st_", 24)
         code = ids.new("code_", 24)
         expires_at = now + behaviour.state_lifetime
@@ -173,7 +193,7 @@ class OAuthFlows:
     def redeem(self, tenant: str, connector_type: str, state: str, code: str) -> OAuthFlow:
         """The flow a `completeOAuth` call may finish, or the precise reason it may not. The
         flow stays redeemable until `finish`, so a refused name or collection loses nothing."""
-        flow = self._flows.get(state)
+        flow = self._flows.get(state) or self._standing_flow(tenant, state)
         if flow is None:
             raise ApiError(400, "invalid_state", f'OAuth state "{state}" is unknown; get one from authorizeOAuth')
         if flow.tenant != tenant:
@@ -198,10 +218,33 @@ class OAuthFlows:
         return flow
 
     def finish(self, flow: OAuthFlow) -> None:
+        if self._flows.get(flow.state) is not flow:
+            self._standing_used.add((flow.tenant, flow.state))
         flow.status = "used"
 
     def clear(self) -> None:
+        """Every issued flow is forgotten; the standing consents are each tenant's to use again."""
         self._flows.clear()
+        self._standing_used.clear()
+
+    def _standing_flow(self, tenant: str, state: str) -> OAuthFlow | None:
+        """A standing consent as this tenant's flow: approved, or used once it has completed it."""
+        consent = self._standing.get(state)
+        if consent is None:
+            return None
+        status: FlowStatus = "used" if (tenant, state) in self._standing_used else "approved"
+        return OAuthFlow(
+            state,
+            tenant,
+            consent.connector_type,
+            consent.collection,
+            consent.name,
+            CALLBACK_PATH,
+            NEVER,
+            consent.code,
+            status,
+            "approve",
+        )
 
     def _prune(self, now: datetime) -> None:
         if now - self._pruned_at < STATE_LIFETIME:

@@ -70,9 +70,14 @@ class Spec:
                         raise SpecMismatch(f"operationId {operation.operation_id!r} is used twice")
                     self.operations[operation.operation_id] = operation
         self.connector_check = self.schema_validator("Connector")
-        # By type: the config a connector has, and the credentials a create request takes.
-        self.config_validators = self._by_discriminator("Connector", "config")
-        self.credential_validators = self._by_discriminator("CreateConnectorRequest", "credentials")
+        # By type: where the config a connector has is declared, its validator, and the
+        # credentials a create request takes.
+        self.config_pointers = self._by_discriminator("Connector", "config")
+        self.config_validators = {kind: self._validator(at) for kind, at in self.config_pointers.items()}
+        self.credential_validators = {
+            kind: self._validator(at)
+            for kind, at in self._by_discriminator("CreateConnectorRequest", "credentials").items()
+        }
         # A type a connector can have but a create request cannot name is connected by OAuth.
         self.oauth_types = frozenset(self.config_validators) - frozenset(self.credential_validators)
 
@@ -111,11 +116,16 @@ class Spec:
         schemas: dict[Location, dict[str, Any]] = {}
         declared = [(_pointer("paths", path, "parameters", i), p) for i, p in enumerate(item.get("parameters", []))]
         declared += [(f"{op_pointer}/parameters/{i}", p) for i, p in enumerate(raw.get("parameters", []))]
+        # An operation's parameter replaces the path's of the same name and place (OpenAPI 3.1,
+        # "Path Item Object"): the later of the two wins.
+        by_place: dict[tuple[str, Location], tuple[str, dict[str, Any]]] = {}
         for declared_at, node in declared:
             pointer, param = self._deref(declared_at, node)
             location: Location = param["in"]
             # Header names are matched case-insensitively, so they are kept lower-cased.
             name = param["name"].lower() if location == "header" else param["name"]
+            by_place[(name, location)] = (pointer, param)
+        for (name, location), (pointer, param) in by_place.items():
             required = bool(param.get("required", False))
             parameters.append(Parameter(name, location, required))
             # All parameters in one place form one object schema, so one pass reports them all.
@@ -165,14 +175,31 @@ class Spec:
             {value: Validator(_ref(ref.split("#", 1)[1]), location, self.documents) for value, ref in mapping.items()},
         )
 
-    def _by_discriminator(self, schema_name: str, prop: str) -> dict[str, Validator]:
-        """For each value of a schema's discriminator, a validator of one property of the
-        shape it selects."""
+    def schema_at(self, pointer: str) -> dict[str, Any]:
+        """The schema at `pointer`, its `$ref`s followed."""
+        return self._deref(pointer, _at(self.document, pointer))[1]
+
+    def _validator(self, pointer: str) -> Validator:
+        return Validator(_ref(pointer), "body", self.documents)
+
+    def _by_discriminator(self, schema_name: str, prop: str) -> dict[str, str]:
+        """For each value of a schema's discriminator, where one property of the shape it
+        selects is declared."""
         mapping = self.document["components"]["schemas"][schema_name]["discriminator"]["mapping"]
-        return {
-            value: Validator(_ref(f"{ref.split('#', 1)[1]}/properties/{prop}"), "body", self.documents)
-            for value, ref in mapping.items()
-        }
+        return {value: self._property_pointer(ref.split("#", 1)[1], prop) for value, ref in mapping.items()}
+
+    def _property_pointer(self, pointer: str, prop: str) -> str:
+        """Where a schema declares a property: in its own `properties`, or in a member of its
+        `allOf` (a connector's `config` is in the part that adds it to `ConnectorCommon`)."""
+        pointer, schema = self._deref(pointer, _at(self.document, pointer))
+        if prop in schema.get("properties", {}):
+            return f"{pointer}/properties/{_escape(prop)}"
+        for index, _ in enumerate(schema.get("allOf", [])):
+            try:
+                return self._property_pointer(f"{pointer}/allOf/{index}", prop)
+            except KeyError:
+                continue
+        raise KeyError(f"{pointer} declares no property {prop!r}")
 
 
 def _at(document: Any, pointer: str) -> Any:

@@ -273,10 +273,8 @@ def _update_rolled_back(call: Call) -> Reply:
 @cache
 def _required_config_keys(connector_type: str) -> frozenset[str]:
     """The keys the type's config schema requires, read from the contract."""
-    schemas = default_spec().document["components"]["schemas"]
-    shape = schemas[_schema_name(schemas["Connector"]["discriminator"]["mapping"][connector_type])]
-    config_schema = schemas[_schema_name(shape["properties"]["config"]["$ref"])]
-    return frozenset(config_schema.get("required", ()))
+    spec = default_spec()
+    return frozenset(spec.schema_at(spec.config_pointers[connector_type]).get("required", ()))
 
 
 def _update_replacing_config(call: Call) -> Reply:
