@@ -215,3 +215,19 @@ def created(client: TestClient) -> dict[str, Any]:
     assert response.status_code == 201
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+@pytest.fixture
+def errors_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many errors jsonschema builds while a test runs: what an explanation costs."""
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415 - imported lazily by the code too
+
+    count = [0]
+    built = ValidationError.__init__
+
+    def counting(self: ValidationError, *args: Any, **kwargs: Any) -> None:
+        count[0] += 1
+        built(self, *args, **kwargs)
+
+    monkeypatch.setattr(ValidationError, "__init__", counting)
+    return count

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from connectors_mock.auth import MAX_KEY_LENGTH, TEAM_PATTERN
+from connectors_mock.spec import Spec
 from tests.conftest import S3_CREATE, ClientFactory
 
 
@@ -71,3 +73,34 @@ def test_a_team_header_selects_a_separate_space_of_the_same_key(client: TestClie
     assert client.get(f"/v1/connectors/{created['id']}", headers=research).status_code == 200
     assert client.get(f"/v1/connectors/{created['id']}").status_code == 404
     assert client.get("/v1/connectors", headers={"X-Team-ID": "bad team!"}).status_code == 422
+
+
+def test_a_key_one_character_over_its_limit_is_refused_and_not_kept(make_client: ClientFactory) -> None:
+    """10 MiB keys once survived in caches and journal labels after the request was refused."""
+    longest = make_client(token="k" * MAX_KEY_LENGTH)
+    assert longest.get("/v1/connectors").status_code == 200
+    too_long = make_client(token="k" * (MAX_KEY_LENGTH + 1), app=longest.app)
+    response = too_long.get("/v1/connectors")
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "invalid_token",
+        "message": f"API key is longer than {MAX_KEY_LENGTH} characters",
+    }
+    [entry] = longest.get("/_mock/journal", params={"status": "401"}).json()["data"]["entries"]
+    assert entry["tenant"] is None
+    assert longest.app.state.backend.tenant_count == 1  # type: ignore[attr-defined]
+
+
+def test_a_team_past_its_pattern_is_refused_before_it_names_a_tenant(client: TestClient) -> None:
+    response = client.get("/v1/connectors", headers={"X-Team-ID": "t" * 65})
+    assert response.status_code == 422
+    [error] = response.json()["error"]["details"]["errors"]
+    assert (error["location"], error["path"]) == ("header", "x-team-id")
+    assert client.get("/v1/connectors", headers={"X-Team-ID": "t" * 64}).status_code == 200
+    [entry, _] = client.get("/_mock/journal").json()["data"]["entries"]
+    assert entry["tenant"] is None
+
+
+def test_the_team_pattern_is_the_contracts(spec: Spec) -> None:
+    parameter = spec.document["components"]["parameters"]["TeamId"]
+    assert parameter["schema"]["pattern"] == TEAM_PATTERN

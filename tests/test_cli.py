@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -270,3 +272,37 @@ def test_an_admin_token_guards_mock_from_the_command_line() -> None:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{url}/_mock/clock", timeout=5)
         assert refused.value.code == 401
+
+
+def unanswered(url: str) -> None:
+    """A GET the server ends without an answer (it stops while the request waits)."""
+    with pytest.raises(http.client.RemoteDisconnected):
+        get(url)
+
+
+def test_a_stop_during_a_scenarios_latency_is_quick_and_quiet(tmp_path: Path) -> None:
+    """SIGTERM during scenario latency once logged a CancelledError traceback."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("name: slow\nfaults:\n  - latency: {ms: 60000}\n")
+    with serving("--scenario", str(slow)) as (process, url):
+        waiting = threading.Thread(target=unanswered, args=(f"{url}/v1/connectors",))
+        waiting.start()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        waiting.join(10)
+        assert process.stderr is not None
+        assert process.stderr.read() == ""
+
+
+def test_a_deeply_nested_scenario_gets_its_problem_not_a_traceback(tmp_path: Path) -> None:
+    """Nesting near depth 1000 once printed a traceback instead of the problem list."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: deep\nfaults:\n  - error: {status: 503, body: " + "[" * 990 + "]" * 990 + "}\n")
+    result = check_scenario(deep)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{deep}:3: $: nests deeper than 32 levels here"]
+    started = serve_once("--scenario", str(deep))
+    assert started.returncode == 2
+    assert f"{deep}:3: $: nests deeper than 32 levels here" in started.stderr
+    assert "Traceback" not in started.stderr

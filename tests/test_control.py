@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from connectors_mock import resources
+from connectors_mock.control import MAX_LOADED_SCENARIOS
 from tests.conftest import S3_CREATE, ClientFactory
 from tests.test_handlers import authorize
 
@@ -221,3 +222,13 @@ def test_a_journal_filter_that_could_only_match_nothing_is_refused(client: TestC
     label = client.get("/_mock/binding").json()["data"]["tenant"]
     client.get("/v1/connectors")
     assert len(client.get("/_mock/journal", params={"tenant": label}).json()["data"]["entries"]) == 1
+
+
+def test_at_most_fifty_scenarios_are_loaded_at_once(client: TestClient) -> None:
+    yaml = {"Content-Type": "application/yaml"}
+    for index in range(MAX_LOADED_SCENARIOS):
+        assert client.post("/_mock/scenarios", content=f"name: s{index}\n", headers=yaml).status_code == 201
+    refused = client.post("/_mock/scenarios", content=b"name: one-more\n", headers=yaml)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert client.post("/_mock/scenarios", content=b"name: s0\n", headers=yaml).status_code == 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+import pytest
 from starlette.testclient import TestClient
 
 from connectors_mock.clock import manual_clock
@@ -457,3 +458,22 @@ def test_oauth_tokens_never_appear_in_a_response(client: TestClient) -> None:
     responses = [created, client.get(f"/v1/connectors/{created.json()['data']['id']}"), client.get("/v1/connectors")]
     for response in responses:
         assert not [token for token in tokens.values() if token in response.text]
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("invoice\u202etxt.exe", "U+202E RIGHT-TO-LEFT OVERRIDE (it changes the direction of text"),
+        ("Two\u2066Faced", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("Tab\there", "U+0009 (a control character"),
+        ("Next\u0085Line", "U+0085 (a control character"),
+    ],
+)
+def test_a_name_that_would_not_read_as_it_is_is_refused_saying_why(client: TestClient, name: str, found: str) -> None:
+    response = client.post("/v1/connectors", json={**S3_CREATE, "name": name})
+    assert response.status_code == 422
+    [error] = response.json()["error"]["details"]["errors"]
+    assert error["path"] == "$.name"
+    assert found in error["message"]
+    # The character itself is not sent back: escaped, it cannot turn the message around.
+    assert name not in response.text

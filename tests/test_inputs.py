@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from connectors_mock import inputs
+from connectors_mock.app import Settings, build_app
 from connectors_mock.inputs import MAX_BODY_BYTES
+from connectors_mock.json_text import MAX_DEPTH
+from connectors_mock.server import running
+from connectors_mock.spec import Spec
 from tests.conftest import S3_CREATE
 
 
@@ -64,13 +72,40 @@ def test_thousands_of_errors_are_summed_up_not_all_listed(client: TestClient) ->
     response = client.post("/v1/connectors", json=body)
     assert response.status_code == 422
     assert len(error_of(response)["details"]["errors"]) == 100  # type: ignore[index]
-    assert "(and 4999 more; details.errors lists the first 100)" in str(error_of(response)["message"])
+    assert "(and at least 100 more; details.errors lists the first 100)" in str(error_of(response)["message"])
 
 
 def test_deeply_nested_json_is_refused_not_crashed_on(client: TestClient) -> None:
     body = b'{"name":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     response = client.post("/v1/connectors", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code in (400, 422)
+
+
+@pytest.mark.parametrize("path", ["/v1/connectors", "/_mock/state"])
+def test_nesting_one_level_past_the_limit_is_a_400_naming_where(client: TestClient, path: str) -> None:
+    """A body, a state import or a scenario nested near 1000 levels deep once met 500s."""
+    nested: dict[str, Any] = {"a": None}
+    for _ in range(MAX_DEPTH - 2):
+        nested = {"a": nested}
+    at_limit = client.request("POST" if path == "/v1/connectors" else "PUT", path, json={"x": nested})
+    assert at_limit.status_code == 422
+    response = client.request("POST" if path == "/v1/connectors" else "PUT", path, json={"x": {"a": nested}})
+    assert response.status_code == 400
+    assert str(error_of(response)["message"]) == (
+        f"Request body nests deeper than {MAX_DEPTH} levels (at $.x" + ".a" * (MAX_DEPTH - 1) + ")"
+    )
+
+
+def test_a_body_that_stops_arriving_is_a_408(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inputs, "BODY_TIMEOUT_SECONDS", 0.3)
+    with running(build_app(Settings(seed=1), spec)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            head = b"POST /v1/connectors HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            sock.sendall(head + b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"code":"timeout"' in answer
 
 
 def test_a_lone_surrogate_is_refused_with_its_place(client: TestClient) -> None:

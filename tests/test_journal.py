@@ -4,6 +4,7 @@ which entries a query gets back."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +16,14 @@ from connectors_mock.auth import tenant_label
 from connectors_mock.clock import MANUAL_EPOCH
 from connectors_mock.errors import ApiError, FieldError
 from connectors_mock.journal import (
+    Entry,
     Journal,
     JournalEntry,
     JournalFilter,
     body_for_journal,
     journal_filter,
 )
+from connectors_mock.json_text import MAX_DEPTH
 from connectors_mock.masking import MASK, mask_body
 from tests.conftest import json_values
 
@@ -58,15 +61,15 @@ def test_a_json_body_is_kept_masked() -> None:
         b'{"a": 1e999}',  # would come back out as Infinity
         b"9" * 5000,  # past Python's int digits limit
         b"[" * 30_000 + b"]" * 30_000,  # deeper than the parser goes
-        b"[" * 101 + b"]" * 101,  # parses, but too deep to serve back safely
+        b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),  # parses, but deeper than the API takes
     ],
 )
 def test_a_body_that_is_not_json_is_described_not_kept(raw: bytes) -> None:
     assert kept(raw) == f"<{len(raw)} bytes, not JSON>"
 
 
-def test_nesting_the_api_could_need_is_kept() -> None:
-    raw = b"[" * 100 + b"]" * 100
+def test_nesting_the_api_takes_is_kept() -> None:
+    raw = b"[" * MAX_DEPTH + b"]" * MAX_DEPTH
     assert json.dumps(kept(raw)).replace(" ", "").encode() == raw
 
 
@@ -157,8 +160,8 @@ def test_every_refused_parameter_is_named_at_once() -> None:
         FieldError(
             "query",
             "colour",
-            "is not a journal filter (known: fault, limit, method, operation, path, request_id, scenario, since, "
-            "status, tenant)",
+            "is not a journal filter (known: fault, kind, limit, method, operation, path, request_id, scenario, "
+            "since, status, tenant)",
         ),
         FieldError("query", "path", 'must be the start of a path, beginning with "/", not "v1/connectors"'),
         FieldError("query", "method", 'must be an HTTP method such as GET or POST, not "GET /"'),
@@ -195,7 +198,7 @@ def test_a_long_value_is_shortened_in_the_message() -> None:
 # --- the journal -----------------------------------------------------------------------------
 
 
-def record(journal: Journal, **overrides: Any) -> JournalEntry:
+def record(journal: Journal, **overrides: Any) -> Entry:
     fields: dict[str, Any] = {
         "request_id": f"req_{journal.last_id + 1}",
         "at": MANUAL_EPOCH,
@@ -215,7 +218,7 @@ def record(journal: Journal, **overrides: Any) -> JournalEntry:
     return journal.record(JournalEntry(**fields))
 
 
-def ids(entries: list[JournalEntry]) -> list[int]:
+def ids(entries: Sequence[Entry]) -> list[int]:
     return [entry.id for entry in entries]
 
 
@@ -283,8 +286,9 @@ def test_limit_returns_the_newest_matches_oldest_first(journal: Journal) -> None
     assert ids(journal.entries(JournalFilter(limit=3))) == [5, 6, 7]
     assert ids(journal.entries(JournalFilter(limit=2, status="4xx"))) == [3, 6]
     assert ids(journal.entries(JournalFilter(limit=1, fault=False))) == [7]
-    # With `since`, a poller pages forward: the first entries after it.
+    # With `since`, a poller pages forward: the first entries after it, from the very first.
     assert ids(journal.entries(JournalFilter(limit=2, since=4))) == [5, 6]
+    assert ids(journal.entries(journal_filter({"limit": "2", "since": "0"}))) == [1, 2]
 
 
 def test_beyond_its_capacity_the_oldest_entries_go() -> None:
@@ -350,6 +354,7 @@ def test_an_entry_as_json() -> None:
         "errorCode": "invalid_grant",
         "durationMs": 203.5,
         "requestBody": {"code": MASK, "state": "st_1"},
+        "note": None,
     }
     text = json.dumps(shown)
     assert "sk_live_secret" not in text
@@ -364,8 +369,19 @@ def test_a_dropped_request_as_json() -> None:
     assert shown["tenant"] is None
 
 
-def test_bodies_are_dropped_oldest_first_past_the_byte_budget() -> None:
-    journal = Journal(capacity=100, body_budget=1000)
+def test_entries_are_dropped_oldest_first_past_the_byte_budget() -> None:
+    size = record(Journal(), request_body=body_for_journal(b'"' + b"a" * 298 + b'"')).size()
+    journal = Journal(capacity=100, budget=3 * size + size // 2)
     for _ in range(10):
         record(journal, request_body=body_for_journal(b'"' + b"a" * 298 + b'"'))
-    assert ids(journal.entries()) == [8, 9, 10], "three bodies of 300 bytes fit in 1000"
+    assert ids(journal.entries()) == [8, 9, 10], "three entries fit in three and a half"
+
+
+def test_the_budget_counts_what_an_entry_keeps_besides_its_body() -> None:
+    """10,000 requests with long query strings and no body once held 630 MiB."""
+    journal = Journal(capacity=10_000, budget=1024 * 1024)
+    long = "q" * 8000
+    for _ in range(1000):
+        record(journal, path="/v1/" + long, query={"filter": long}, request_id="req_" + "r" * 120)
+    assert journal.size <= 1024 * 1024
+    assert 40 < len(journal) < 100

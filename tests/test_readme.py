@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors_mock import resources
+from connectors_mock import auth, control, errors, inputs, journal, json_text, oauth, resources, server, tenancy
 from connectors_mock.jobs import SyncScript, job_state
+from connectors_mock.scenarios import loader
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
 from connectors_mock.spec import default_spec
 from tests.test_cli import serving
@@ -166,3 +167,35 @@ def test_every_link_within_the_readme_finds_its_heading() -> None:
         anchors.add(anchor if anchor not in anchors else f"{anchor}-1")
     for link in re.findall(r"\]\(#([^)]+)\)", outside_code):
         assert link in anchors, f"#{link} is no heading of the README"
+
+
+def test_the_limits_table_is_what_the_code_enforces() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = {row[0]: row[1] for row in _table_rows(text, "| limit | value | past it |")}
+    assert table == {
+        "request body": f"{inputs.MAX_BODY_BYTES // 1024 // 1024} MiB",
+        "nesting of a JSON body, a scenario or a state import": f"{json_text.MAX_DEPTH} levels",
+        "request target (path and query)": f"{server.MAX_TARGET_BYTES // 1024} KiB",
+        "request line and headers": f"{server.MAX_HEAD_BYTES // 1024} KiB",
+        "time to send a request head": f"{server.HEAD_TIMEOUT_SECONDS:g} s",
+        "time to send a request body": f"{inputs.BODY_TIMEOUT_SECONDS:g} s",
+        "API key": f"{auth.MAX_KEY_LENGTH} characters",
+        "errors listed in a `422`": str(errors.MAX_FIELD_ERRORS),
+        "tenants remembered": f"{tenancy.DEFAULT_MAX_TENANTS:,} (`--max-tenants`)",
+        "OAuth flows a tenant holds at once": str(oauth.MAX_FLOWS_PER_TENANT),
+        "scenario file": f"{loader.MAX_SCENARIO_BYTES // 1024} KiB",
+        "rules of a scenario, of each kind": str(schema_document()["properties"]["faults"]["maxItems"]),
+        "scenarios loaded at once": str(control.MAX_LOADED_SCENARIOS),
+        "journal": f"{journal.DEFAULT_CAPACITY:,} entries, {journal.DEFAULT_BUDGET // 1024 // 1024} MiB",
+    }
+    assert schema_document()["properties"]["syncs"]["maxItems"] == schema_document()["properties"]["faults"]["maxItems"]
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    lines = text[text.index(header) :].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows

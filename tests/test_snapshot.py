@@ -25,7 +25,7 @@ from connectors_mock.jobs import SyncFailure, SyncMode, SyncRequest, SyncScript,
 from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, import_state
 from connectors_mock.spec import Spec
 from connectors_mock.state import Backend, Tenant
-from tests.conftest import BackendFactory
+from tests.conftest import BackendFactory, ClientFactory
 
 KEY = "sk_live_SECRET_one"
 TEAM_KEY = "sk_live_SECRET_two\nteam-blue"
@@ -410,3 +410,14 @@ def next_sync(tenant: Tenant, connector_id: str) -> bool | str:
         return tenant.trigger_sync(connector_id, "auto", None).full
     except ApiError as refused:
         return refused.code
+
+
+def test_an_import_of_a_hundred_thousand_wrong_items_costs_the_first_hundred(
+    make_client: ClientFactory, errors_built: list[int]
+) -> None:
+    """The same request that held validation for seconds, through PUT /_mock/state."""
+    state = {"version": 1, "tenants": [{"tenant": "key_000000000000", "collections": list(range(100_000))}]}
+    response = make_client().put("/_mock/state", json=state)
+    assert response.status_code == 422
+    assert "at least 100 more" in response.json()["error"]["message"]
+    assert errors_built[0] < 1000

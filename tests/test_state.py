@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors_mock.clock import VirtualClock, manual_clock
+from connectors_mock.connectors import SeedData
 from connectors_mock.errors import ApiError
 from connectors_mock.jobs import SyncFailure, SyncRequest, SyncScript, default_script
 from connectors_mock.oauth import OAuthFlow
@@ -59,6 +60,58 @@ def test_a_tenants_ids_do_not_depend_on_other_tenants(make_backend: BackendFacto
     backend.tenant("key-b").create_connector(**S3)
     alone = make_backend()
     assert backend.tenant("key-a").create_connector(**S3).id == alone.tenant("key-a").create_connector(**S3).id
+
+
+@pytest.fixture
+def seeded(make_backend: BackendFactory, clock: VirtualClock) -> Backend:
+    """A backend whose seed holds one connector, as the fixtures do."""
+    start = make_backend(clock=clock).tenant("maker").create_connector(**S3)
+    return make_backend(clock=clock, seed_data=SeedData(("col_a", "col_b"), (start,)))
+
+
+def test_a_tenant_that_only_reads_shares_the_seed_and_draws_nothing(seeded: Backend) -> None:
+    """Each reading tenant once cost 16 KiB: a copy of the fixtures and two random streams."""
+    [start] = seeded.seed_data.connectors
+    readers = [seeded.tenant(f"reader-{i}") for i in range(3)]
+    for reader in readers:
+        assert reader.list_connectors() == [start]
+        assert reader.get_connector(start.id) is start
+    assert not any(reader.owns_its_state for reader in readers)
+    assert all(reader._ids is None and reader._rng is None for reader in readers)
+
+
+def test_a_change_copies_the_seed_first_and_reaches_no_other_tenant(seeded: Backend) -> None:
+    [start] = seeded.seed_data.connectors
+    writer, reader = seeded.tenant("writer"), seeded.tenant("reader")
+    writer.update_connector(start.id, {"name": "Renamed", "config": {"prefix": "/new/"}})
+    writer.create_connector(**{**S3, "name": "Docs"})
+    writer.trigger_sync(start.id, "auto", None)
+    assert writer.owns_its_state
+    assert [c.name for c in reader.list_connectors()] == [S3["name"]]
+    assert reader.get_connector(start.id).config == start.config
+    assert start.name == S3["name"]
+    assert start.current_job is None
+    with pytest.raises(ApiError):
+        writer.create_connector(**{**S3, "name": "Renamed"})
+    reader.create_connector(**{**S3, "name": "Renamed"})
+
+
+@pytest.mark.parametrize(
+    ("taken", "again"),
+    [
+        ("Caf\u00e9", "Cafe\u0301"),  # the same letter, composed or with a combining accent
+        ("Docs", "Do\u200bcs"),  # a zero-width space
+        ("finance", "\ufb01nance"),  # the "fi" ligature
+        ("Team A", "Team \uff21"),  # a full-width letter
+    ],
+)
+def test_names_a_person_cannot_tell_apart_are_one_name(tenant: Tenant, taken: str, again: str) -> None:
+    tenant.create_connector(**{**S3, "name": taken})
+    with pytest.raises(ApiError) as refused:
+        tenant.create_connector(**{**S3, "name": again})
+    assert refused.value.code == "already_exists"
+    assert f'(as "{taken}", which reads the same)' in refused.value.message
+    tenant.create_connector(**{**S3, "name": taken.upper()})
 
 
 def test_update_is_all_or_nothing(tenant: Tenant) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors_mock.errors import MAX_FIELD_ERRORS
 from connectors_mock.spec import Spec
 from connectors_mock.validators import AnyValidator, DiscriminatedValidator, Validator
 
@@ -32,6 +33,24 @@ def test_a_huge_value_is_quoted_briefly_and_the_reason_kept(spec: Spec) -> None:
     [error] = spec.config_validators["s3"].errors({"bucket": "docs", "region": "us-east-1", "prefix": "p" * 5000})
     assert error.message.endswith("(5002 characters) is longer than 1024 characters")
     assert len(error.message) < 150
+
+
+def test_a_hundred_thousand_wrong_items_cost_the_first_hundred(spec: Spec, errors_built: list[int]) -> None:
+    """A body under 1 MiB once held the server for seconds while every error was built."""
+    validator = spec.operations["triggerSync"].body_validator
+    assert validator is not None
+    errors = validator.errors({"sync_mode": "incremental", "file_filter": list(range(100_000))})
+    assert len(errors) == MAX_FIELD_ERRORS + 1
+    assert errors[0].path == "$.file_filter"
+    assert errors_built[0] < 5 * MAX_FIELD_ERRORS
+
+
+def test_a_failing_branch_stops_at_the_limit_too(spec: Spec, errors_built: list[int]) -> None:
+    """`anyOf` and `oneOf` list the errors of each branch; each branch stops at the limit."""
+    validator = Validator({"anyOf": [{"items": {"type": "string"}}, {"items": {"type": "boolean"}}]})
+    [error] = validator.errors(list(range(100_000)))
+    assert error.path.startswith("$[")
+    assert errors_built[0] < 5 * MAX_FIELD_ERRORS
 
 
 def test_a_write_only_value_is_never_quoted(spec: Spec) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from connectors_mock import resources
-from connectors_mock.auth import tenant_key
+from connectors_mock.auth import tenant_key, tenant_label
+from connectors_mock.browsers import CrossOrigin
 from connectors_mock.clock import MANUAL_EPOCH, ClockMode, VirtualClock
 from connectors_mock.consent import consent_routes
 from connectors_mock.control import Control, control_routes
@@ -28,19 +28,22 @@ from connectors_mock.fixtures import load_seed_data
 from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.inputs import read_inputs, sent_headers
 from connectors_mock.jobs import ScriptSource, default_script
-from connectors_mock.journal import Journal
+from connectors_mock.journal import DEFAULT_CAPACITY, Journal, JournalEvent
 from connectors_mock.oauth import OAuthFlows
 from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
-from connectors_mock.scenarios.middleware import VIEW_SCOPE_KEY, OperationRouter, ScenarioMiddleware
+from connectors_mock.scenarios.middleware import (
+    DISCONNECTED_SCOPE_KEY,
+    VIEW_SCOPE_KEY,
+    OperationRouter,
+    ScenarioMiddleware,
+)
 from connectors_mock.scenarios.model import Scenario
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
+from connectors_mock.tenancy import DEFAULT_MAX_TENANTS, TenantRoster
 
 logger = logging.getLogger("connectors_mock")
-
-# Headers a browser front end on another origin must be allowed to read.
-EXPOSED_HEADERS = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,11 @@ class Settings:
     scenarios: tuple[Scenario, ...] = ()
     # When set, `/_mock` (but its OAuth pages) wants it in `X-Mock-Admin-Token`.
     admin_token: str | None = None
-    journal_size: int = 10_000
+    journal_size: int = DEFAULT_CAPACITY
+    # Past this many tenants, the least recently seen is forgotten (`tenancy.py`).
+    max_tenants: int = DEFAULT_MAX_TENANTS
+    # Origins whose pages may read `/_mock` and change the fake's state (`browsers.py`).
+    cors_origins: tuple[str, ...] = ()
 
 
 def startup_seed(seed: int | None, scenarios: tuple[Scenario, ...]) -> int | None:
@@ -101,6 +108,8 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         # Their clock settings are already in `clock`, under whatever the command line said.
         library.load(scenario, activate=True, apply_clock=False)
     journal = Journal(settings.journal_size)
+    forget = (backend.forget, library.forget_tenant, envelope.forget_tenant, flows.forget_tenant)
+    roster = TenantRoster(settings.max_tenants, [*forget, _journal_eviction(journal, clock, settings.max_tenants)])
 
     by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
     for operation, handler in bound:
@@ -120,7 +129,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
                 scripts = view.script if view.syncs else None
                 call = Call(operation.operation_id, tenant, inputs, lambda: base_url(request), scripts, view.oauth)
                 reply = handler(call)
-            except ApiError:
+            except (ApiError, ClientDisconnect):
                 raise
             except Exception:
                 # Answered here, inside the CORS middleware, so a browser can read even a 500.
@@ -135,7 +144,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     def base_url(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
 
-    control = Control(clock, library, journal, backend, spec, envelope, settings.api_keys, settings.admin_token)
+    control = Control(clock, library, journal, backend, spec, envelope, roster, settings.api_keys, settings.admin_token)
     # The API's routes first: they take nearly every request, and no `/_mock` path is one of
     # theirs. Among them, literal segments win over parameters (`/oauth/...` before `/{id}/...`).
     routes: list[BaseRoute] = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
@@ -148,10 +157,18 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         clock=clock,
         router=OperationRouter(spec),
         api_keys=settings.api_keys,
+        roster=roster,
+    )
+    cross_origin = Middleware(
+        CrossOrigin,
+        methods=sorted({operation.method for operation, _ in bound}),
+        control_origins=settings.cors_origins,
+        envelope=envelope,
+        public_url=settings.public_url,
     )
     app = Starlette(
         routes=routes,
-        middleware=[_cors(sorted({operation.method for operation, _ in bound})), scenario_faults],
+        middleware=[cross_origin, scenario_faults],
         exception_handlers=_error_handlers(envelope),
     )
     # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
@@ -159,7 +176,17 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     app.state.backend = backend
     app.state.scenarios = library
     app.state.journal = journal
+    # How the server answers what it refuses before the app sees it (`server.HttpProtocol`).
+    app.state.edge_errors = envelope.edge_error
     return app
+
+
+def _journal_eviction(journal: Journal, clock: VirtualClock, limit: int) -> Callable[[str], None]:
+    def evicted(tenant: str) -> None:
+        detail = f"the least recently seen of {limit} tenants (--max-tenants {limit})"
+        journal.record(JournalEvent(clock.now(), "tenant_evicted", tenant_label(tenant), detail))
+
+    return evicted
 
 
 class OperationEndpoint:
@@ -201,23 +228,20 @@ def _error_handlers(envelope: Envelope) -> dict[Any, Callable[[Request, Exceptio
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         return internal_error(envelope, request)
 
-    return {ApiError: api_error, HTTPException: http_error, Exception: unexpected_error}
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is there to read an answer (uvicorn drops it): the journal says what happened.
+        request.scope[DISCONNECTED_SCOPE_KEY] = True
+        return Response(status_code=400)
+
+    return {
+        ApiError: api_error,
+        HTTPException: http_error,
+        ClientDisconnect: client_gone,
+        Exception: unexpected_error,
+    }
 
 
 def internal_error(envelope: Envelope, request: Request) -> Response:
     request_id = envelope.request_id(request)
     error = ApiError(500, "internal_error", f"Internal error; quote request id {request_id} when reporting it")
     return envelope.error(request, error)
-
-
-def _cors(methods: list[str]) -> Middleware:
-    return Middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=methods,
-        allow_headers=["*"],
-        expose_headers=EXPOSED_HEADERS,
-        # A page served from the internet may call the fake on localhost (Chrome's Private
-        # Network Access asks first).
-        allow_private_network=True,
-    )

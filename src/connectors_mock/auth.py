@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from connectors_mock.errors import ApiError
+from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.validators import quoted
+
+# Longer keys are refused before anything is kept of them: a key is remembered (the tenant,
+# its label, its counters), and a client's 10 MiB keys must not be.
+MAX_KEY_LENGTH = 512
+# The contract's `X-Team-ID` (openapi.yaml, `TeamId`), checked here too, before the team names
+# a tenant; tests/test_auth.py holds the two equal.
+TEAM_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+_TEAM = re.compile(TEAM_PATTERN.strip("^$"))
 
 
 def tenant_key(headers: Mapping[str, str], api_keys: frozenset[str] | None) -> str:
@@ -21,9 +31,15 @@ def tenant_key(headers: Mapping[str, str], api_keys: frozenset[str] | None) -> s
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "invalid_token", "Authorization header must be 'Bearer <API key>'")
+    if len(token) > MAX_KEY_LENGTH:
+        raise ApiError(401, "invalid_token", f"API key is longer than {MAX_KEY_LENGTH} characters")
     if api_keys is not None and token not in api_keys:
         raise ApiError(401, "unauthorized", "Invalid API key")
     team = headers.get("x-team-id")
+    if team is not None and not _TEAM.fullmatch(team):
+        # What the request's own validation would say, said before the team names a tenant.
+        error = FieldError("header", "x-team-id", f"{quoted(team)} does not match {TEAM_PATTERN}")
+        raise validation_failed("Request is invalid", [error])
     return f"{token}\n{team}" if team else token
 
 

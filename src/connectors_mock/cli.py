@@ -30,6 +30,7 @@ from connectors_mock.contract.options import (
 from connectors_mock.fixtures import FixtureError
 from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
 from connectors_mock.spec import SpecMismatch, default_spec
+from connectors_mock.tenancy import DEFAULT_MAX_TENANTS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +90,24 @@ def _parser() -> argparse.ArgumentParser:
         "--access-log",
         action="store_true",
         help="log every request: client address, method, path (without its query) and status",
+    )
+    serve.add_argument(
+        "--max-tenants",
+        type=positive_integer,
+        default=DEFAULT_MAX_TENANTS,
+        metavar="N",
+        help="remember at most N tenants (keys, and teams under them); past that, the least recently seen is "
+        "forgotten and journaled (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        type=_origin,
+        dest="cors_origins",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages on ORIGIN (such as http://localhost:3000) read /_mock and change the fake's state "
+        "(repeatable); the API itself is open to every origin",
     )
     check = commands.add_parser(
         "check-scenario",
@@ -153,6 +172,13 @@ def _public_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _origin(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an origin such as http://localhost:3000")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _speed(text: str) -> float:
     try:
         speed = float(text)
@@ -193,6 +219,8 @@ def serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         scenarios=scenarios,
         admin_token=args.admin_token,
+        max_tenants=args.max_tenants,
+        cors_origins=tuple(args.cors_origins),
     )
     try:
         app = build_app(settings)

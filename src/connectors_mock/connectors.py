@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -92,6 +93,18 @@ def shared_keys(values: Mapping[str, Any]) -> dict[str, Any]:
     """`values` with its keys interned. Connectors of a type have the same few config and
     credential keys, and each parsed body brings its own copy of every one, some 55 bytes a key."""
     return {sys.intern(key): value for key, value in values.items()}
+
+
+# Invisible in any text, so left out when names are compared.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def comparable_name(name: str) -> str:
+    """A name as uniqueness compares it: two names a person cannot tell apart are one. Unicode's
+    compatibility normalization (NFKC: "e" and a combining acute accent are "é", the "fi"
+    ligature U+FB01 is "fi", a full-width A is "A") with invisible characters (zero-width spaces
+    and joiners, the soft hyphen) left out. Case and spaces count: "docs" and "Docs" are two names."""
+    return unicodedata.normalize("NFKC", name).translate(_INVISIBLE)
 
 
 def merge_config(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_do
 from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, import_state
 from connectors_mock.spec import Spec
 from connectors_mock.state import Backend
+from connectors_mock.tenancy import TenantRoster
 from connectors_mock.validators import Validator
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
@@ -86,6 +87,10 @@ def _as_component(schema: Any, name: str) -> Any:
     return rebased
 
 
+# Scenarios loaded at once; loading another replaces one of the same name or is refused.
+MAX_LOADED_SCENARIOS = 50
+
+
 @dataclass(frozen=True)
 class Control:
     """What the control API acts on."""
@@ -96,6 +101,7 @@ class Control:
     backend: Backend
     spec: Spec
     envelope: Envelope
+    roster: TenantRoster
     api_keys: frozenset[str] | None = None
     admin_token: str | None = None
 
@@ -236,6 +242,13 @@ class ControlApi:
                 for p in error.problems
             ]
             raise validation_failed("Scenario not loaded", problems) from None
+        if len(self.library.loaded()) >= MAX_LOADED_SCENARIOS and scenario.name not in self.library.names():
+            raise ApiError(
+                409,
+                "quota_exceeded",
+                f"{MAX_LOADED_SCENARIOS} scenarios are loaded, the most there may be; unload one first "
+                "(DELETE /_mock/scenarios/NAME)",
+            )
         loaded = self.library.load(scenario, activate=activate)
         return self._ok(request, scenario_json(self.library, loaded), 201)
 
@@ -262,6 +275,7 @@ class ControlApi:
             raise validation_failed("Binding refused", errors)
         try:
             self.library.bind(tenant, body["scenario"])
+            self.control.roster.seen(tenant)
         except UnknownScenario as unknown:
             raise validation_failed("Binding refused", [FieldError("body", "$.scenario", str(unknown))]) from None
         return self._ok(request, self._binding_json(tenant))

@@ -16,7 +16,7 @@ import yaml
 from faker import Faker
 
 from connectors_mock.clock import isoformat, parse_timestamp
-from connectors_mock.connectors import Connector, SeedData
+from connectors_mock.connectors import Connector, SeedData, comparable_name
 from connectors_mock.errors import FieldError
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.jobs import TYPICAL_DOCUMENTS, Job, SyncFailure, SyncScript
@@ -203,10 +203,10 @@ def load_seed_data(path: Path, spec: Spec, now: datetime, seed: int | None) -> S
             jobs.append(job)
         if connector.id in seen_ids:
             problems.append(f"{where}.id: {connector.id!r} is used twice")
-        if (connector.collection, connector.name) in seen_names:
+        if (connector.collection, comparable_name(connector.name)) in seen_names:
             problems.append(f"{where}.name: {connector.name!r} is used twice in {connector.collection}")
         seen_ids.add(connector.id)
-        seen_names.add((connector.collection, connector.name))
+        seen_names.add((connector.collection, comparable_name(connector.name)))
         connectors.append(connector)
     consents = [
         StandingConsent(raw["state"], raw["code"], raw["type"], raw.get("collection"), raw.get("name"))

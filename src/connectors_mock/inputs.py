@@ -3,6 +3,7 @@ schemas of the spec. Every schema failure of a request is reported at once in on
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from connectors_mock.json_text import parse_json
 from connectors_mock.spec import Operation
 
 MAX_BODY_BYTES = 1024 * 1024
+# A body that takes longer to arrive holds a connection for nothing (a client that stalled).
+BODY_TIMEOUT_SECONDS = 30.0
 
 
 # What `read_json_body` returns for a request without a body.
@@ -83,11 +86,17 @@ async def read_limited(request: Request) -> bytes:
         raise too_large
     # A chunked body has no length up front, so the limit is also kept while reading.
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408, "timeout", f"Request body did not arrive within {BODY_TIMEOUT_SECONDS:g} seconds ({size} bytes came)"
+        ) from None
     return b"".join(chunks)
 
 

@@ -4,6 +4,9 @@
 A journal is read by people other than the client that sent the requests, so it keeps no
 secrets: credentials and tokens are masked before an entry is made, tenants are named by
 `tenant_label`, and bodies too large or not JSON are described rather than kept.
+
+Besides requests it records what the fake itself did that a client would otherwise meet
+unexplained (`JournalEvent`): a tenant forgotten to make room for a new one, a file reloaded.
 """
 
 from __future__ import annotations
@@ -23,25 +26,13 @@ from connectors_mock.json_text import parse_json, to_json_bytes
 from connectors_mock.masking import mask_body
 
 MAX_BODY_BYTES = 64 * 1024
-# Request bodies of the API nest a few levels; past this a body is kept as a description, so
-# reading the journal back as JSON never runs into Python's recursion limit.
-MAX_BODY_DEPTH = 100
 MAX_LIMIT = 1000
+# What a journal keeps at most: entries, and bytes in all (`JournalEntry.size`).
+DEFAULT_CAPACITY = 10_000
+DEFAULT_BUDGET = 32 * 1024 * 1024
 # `since` is an entry id: more digits than this is no id the journal will reach.
 _MAX_SINCE_DIGITS = 18
 _QUOTE_LIMIT = 60
-
-
-def _nested_past(value: Any, depth: int) -> bool:
-    """Whether `value` nests deeper than `depth`, found without recursion."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, level = pending.pop()
-        if isinstance(item, dict | list):
-            if level > depth:
-                return True
-            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 def body_for_journal(
@@ -63,8 +54,7 @@ def body_for_journal(
     try:
         body = parse_json(raw) if parsed is ABSENT else parsed
     except ApiError:
-        return json.dumps(f"<{len(raw)} bytes, not JSON>")
-    if _nested_past(body, MAX_BODY_DEPTH):
+        # Also one nested past `json_text.MAX_DEPTH`, which the API refuses as it refuses non-JSON.
         return json.dumps(f"<{len(raw)} bytes, not JSON>")
     return to_json_bytes(mask_body(body)).decode("utf-8")
 
@@ -87,8 +77,16 @@ class JournalEntry:
     error_code: str | None
     duration_ms: float
     request_body: str | None
+    # What happened besides an answer: "client disconnected", "server stopping".
+    note: str | None = None
     # Given by `Journal.record`.
     id: int = 0
+
+    def size(self) -> int:
+        """About what the entry costs in memory, in bytes: its text and a fixed part."""
+        text = (self.request_id, self.path, self.operation_id, self.tenant, self.scenario, self.fault, self.note)
+        query = sum(len(name) + len(value) for name, value in self.query.items())
+        return _ENTRY_OVERHEAD + query + sum(len(part or "") for part in text) + len(self.request_body or "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +104,36 @@ class JournalEntry:
             "errorCode": self.error_code,
             "durationMs": round(self.duration_ms, 1),
             "requestBody": json.loads(self.request_body) if self.request_body is not None else None,
+            "note": self.note,
         }
+
+
+@dataclass(slots=True)
+class JournalEvent:
+    """Something the fake did of itself: `event` says what (`tenant_evicted`), `detail` why."""
+
+    at: datetime
+    event: str
+    tenant: str | None
+    detail: str
+    id: int = 0
+
+    def size(self) -> int:
+        return _ENTRY_OVERHEAD + len(self.event) + len(self.tenant or "") + len(self.detail)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": isoformat(self.at),
+            "event": self.event,
+            "tenant": self.tenant,
+            "detail": self.detail,
+        }
+
+
+Entry = JournalEntry | JournalEvent
+# What an entry costs besides its text: the object, its slots, a datetime, the deque's cell.
+_ENTRY_OVERHEAD = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +148,24 @@ class JournalFilter:
     scenario: str | None = None
     fault: bool | None = None
     request_id: str | None = None
-    since: int = 0
+    kind: str | None = None
+    # None: the newest entries; an id (0 included): those after it, oldest first.
+    since: int | None = None
     limit: int = 100
 
-    def matches(self, entry: JournalEntry) -> bool:
+    def matches(self, entry: Entry) -> bool:
+        if entry.id <= (self.since or 0) or (self.tenant is not None and entry.tenant != self.tenant):
+            return False
+        if isinstance(entry, JournalEvent):
+            # A filter only a request can meet (its method, its status...) leaves events out.
+            requests_only = (self.operation, self.method, self.path, self.status, self.scenario, self.fault)
+            return self.kind != "request" and all(value is None for value in (*requests_only, self.request_id))
         return (
-            entry.id > self.since
+            self.kind != "event"
             and (self.operation is None or entry.operation_id == self.operation)
             and (self.method is None or entry.method.upper() == self.method.upper())
             and (self.path is None or entry.path.startswith(self.path))
             and (self.status is None or _status_matches(self.status, entry.status))
-            and (self.tenant is None or entry.tenant == self.tenant)
             and (self.scenario is None or entry.scenario == self.scenario)
             and (self.fault is None or (entry.fault is not None) == self.fault)
             and (self.request_id is None or entry.request_id == self.request_id)
@@ -203,6 +237,12 @@ def _fault(value: str) -> bool:
     return value.lower() == "true"
 
 
+def _kind(value: str) -> str:
+    if value not in ("request", "event"):
+        raise ValueError(f'must be "request" or "event", not {_quote(value)}')
+    return value
+
+
 def _since(value: str) -> int:
     if not re.fullmatch(f"[0-9]{{1,{_MAX_SINCE_DIGITS}}}", value):
         raise ValueError(f"must be an entry id: an integer of 0 or more, not {_quote(value)}")
@@ -224,6 +264,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "scenario": _text,
     "fault": _fault,
     "request_id": _text,
+    "kind": _kind,
     "since": _since,
     "limit": _limit,
 }
@@ -263,39 +304,44 @@ class Journal:
     polls with `since` never sees an id twice or misses an entry because of a clear.
     """
 
-    def __init__(self, capacity: int = 10_000, body_budget: int = 32 * 1024 * 1024) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, budget: int = DEFAULT_BUDGET) -> None:
         if capacity < 1:
             raise ValueError(f"a journal's capacity must be at least 1, not {capacity}")
-        self._entries: deque[JournalEntry] = deque()
+        self._entries: deque[Entry] = deque()
         self._capacity = capacity
-        # Bodies are what can grow: the journal keeps at most this much of them.
-        self._body_budget = body_budget
-        self._body_bytes = 0
+        # All it keeps (paths, queries, labels, bodies: `Entry.size`) stays within this.
+        self._budget = budget
+        self._bytes = 0
         self._last_id = 0
 
-    def record(self, entry: JournalEntry) -> JournalEntry:
+    def record(self, entry: Entry) -> Entry:
         """Keep `entry` under the next id (whatever id it came with)."""
         self._last_id += 1
         entry.id = self._last_id
         self._entries.append(entry)
-        self._body_bytes += len(entry.request_body or "")
-        while len(self._entries) > self._capacity or self._body_bytes > self._body_budget:
-            self._body_bytes -= len(self._entries.popleft().request_body or "")
+        self._bytes += entry.size()
+        while len(self._entries) > self._capacity or self._bytes > self._budget:
+            self._bytes -= self._entries.popleft().size()
         return entry
 
-    def entries(self, query: JournalFilter = JournalFilter()) -> list[JournalEntry]:
+    @property
+    def size(self) -> int:
+        """What the entries kept cost, by `Entry.size`."""
+        return self._bytes
+
+    def entries(self, query: JournalFilter = JournalFilter()) -> list[Entry]:
         """Matching entries, oldest first. With `since`, the first `limit` after it, so a client
         polling with the last id it saw pages forward and misses nothing; without, the newest
         `limit`."""
-        if query.since:
-            found = []
+        if query.since is not None:
+            found: list[Entry] = []
             for entry in self._entries:
                 if entry.id > query.since and query.matches(entry):
                     found.append(entry)
                     if len(found) >= query.limit:
                         break
             return found
-        newest: list[JournalEntry] = []
+        newest: list[Entry] = []
         for entry in reversed(self._entries):
             if len(newest) >= query.limit:
                 break
@@ -306,7 +352,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
-        self._body_bytes = 0
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,6 +15,11 @@ from connectors_mock.errors import ApiError
 
 # No field of the API needs more; Python would refuse past 4,300 digits with a confusing message.
 MAX_INTEGER_DIGITS = 100
+# Arrays and objects within each other, at most: the API's bodies nest four levels, a state
+# export seven, a scenario's own error body what its author writes. Deeper, every walk over a
+# value (validation, masking, the journal, writing it back) would have to be written without
+# recursion, and none of it would serve anyone.
+MAX_DEPTH = 32
 # `\ud800`-style escapes: the only way JSON text can carry a UTF-16 surrogate.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -61,6 +66,9 @@ def parse_json(raw: bytes) -> Any:
         ) from exc
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request", f"Request body is not valid JSON: {exc}") from exc
+    deep = path_past_depth(body)
+    if deep is not None:
+        raise ApiError(400, "invalid_request", f"Request body nests deeper than {MAX_DEPTH} levels (at {deep})")
     # An escape such as `\ud800` is the only way left to a lone surrogate; a cheap search of
     # the raw bytes spares the walk for every body that has none.
     if _SURROGATE_ESCAPE.search(raw):
@@ -69,6 +77,23 @@ def parse_json(raw: bytes) -> Any:
             # Such a string could never be sent back as UTF-8 (RFC 8259 section 8.2).
             raise ApiError(400, "invalid_request", f"Request body has a lone UTF-16 surrogate at {where}")
     return body
+
+
+def path_past_depth(value: Any, depth: int = MAX_DEPTH) -> str | None:
+    """The JSON path of the first array or object nested deeper than `depth`, found without
+    recursion; None when there is none."""
+    pending: list[tuple[Any, str, int]] = [(value, "$", 1)]
+    while pending:
+        item, path, level = pending.pop()
+        if isinstance(item, dict):
+            if level > depth:
+                return path
+            pending.extend((child, f"{path}.{key}", level + 1) for key, child in item.items())
+        elif isinstance(item, list):
+            if level > depth:
+                return path
+            pending.extend((child, f"{path}[{index}]", level + 1) for index, child in enumerate(item))
+    return None
 
 
 def _lone_surrogate(value: Any, path: str) -> str | None:

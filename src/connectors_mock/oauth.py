@@ -24,6 +24,8 @@ Consent = Literal["ask", "approve", "deny"]
 STATE_LIFETIME = timedelta(minutes=10)
 # Expired and used flows are kept this long, so a late or replayed state gets its precise error.
 KEEP_FINISHED = timedelta(days=1)
+# The flows a tenant holds at once; starting one more forgets its oldest.
+MAX_FLOWS_PER_TENANT = 20
 PROVIDER_NAMES = {"google_drive": "Google Drive", "notion": "Notion"}
 
 # The fake's own pages, standing in for the provider's (see `control.py`).
@@ -131,8 +133,9 @@ class OAuthFlows:
         self._flows: dict[str, OAuthFlow] = {}
         self._pruned_at = clock.now()
         self._standing = {consent.state: consent for consent in standing}
-        # (tenant, state) of each standing consent a tenant has completed.
-        self._standing_used: set[tuple[str, str]] = set()
+        # By tenant: the states of its flows, oldest first, and the standing consents it has completed.
+        self._tenant_states: dict[str, list[str]] = {}
+        self._standing_used: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._flows)
@@ -159,6 +162,10 @@ class OAuthFlows:
             state, tenant, connector_type, collection, name, redirect_uri, expires_at, code, consent=behaviour.consent
         )
         self._flows[state] = flow
+        states = self._tenant_states.setdefault(tenant, [])
+        states.append(state)
+        if len(states) > MAX_FLOWS_PER_TENANT:
+            self._flows.pop(states.pop(0), None)
         return flow
 
     def find(self, state: str) -> OAuthFlow | None:
@@ -219,20 +226,27 @@ class OAuthFlows:
 
     def finish(self, flow: OAuthFlow) -> None:
         if self._flows.get(flow.state) is not flow:
-            self._standing_used.add((flow.tenant, flow.state))
+            self._standing_used.setdefault(flow.tenant, set()).add(flow.state)
         flow.status = "used"
 
     def clear(self) -> None:
         """Every issued flow is forgotten; the standing consents are each tenant's to use again."""
         self._flows.clear()
+        self._tenant_states.clear()
         self._standing_used.clear()
+
+    def forget_tenant(self, tenant: str) -> None:
+        """Drop one tenant's flows (`tenancy.TenantRoster` evicts it)."""
+        for state in self._tenant_states.pop(tenant, []):
+            self._flows.pop(state, None)
+        self._standing_used.pop(tenant, None)
 
     def _standing_flow(self, tenant: str, state: str) -> OAuthFlow | None:
         """A standing consent as this tenant's flow: approved, or used once it has completed it."""
         consent = self._standing.get(state)
         if consent is None:
             return None
-        status: FlowStatus = "used" if (tenant, state) in self._standing_used else "approved"
+        status: FlowStatus = "used" if state in self._standing_used.get(tenant, ()) else "approved"
         return OAuthFlow(
             state,
             tenant,
@@ -251,7 +265,12 @@ class OAuthFlows:
             return
         self._pruned_at = now
         for state in [s for s, flow in self._flows.items() if flow.expires_at + KEEP_FINISHED < now]:
-            del self._flows[state]
+            tenant = self._flows.pop(state).tenant
+            states = self._tenant_states.get(tenant, [])
+            if state in states:
+                states.remove(state)
+            if not states:
+                self._tenant_states.pop(tenant, None)
 
 
 def issued_tokens(ids: IdSource) -> dict[str, str]:

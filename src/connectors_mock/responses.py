@@ -52,6 +52,19 @@ class Envelope:
         count = self._counts[tenant] = self._counts.get(tenant, 0) + 1
         return hashed_id("req_", 16, self._seed, tenant, count)
 
+    def forget_tenant(self, tenant: str) -> None:
+        """Drop a tenant's request count (`tenancy.TenantRoster` evicts it): under a seed, its
+        request ids start again, as everything else of it does."""
+        self._counts.pop(tenant, None)
+
+    def edge_error(self, status: int, code: str, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The headers and body of a refusal the server makes before the app sees the request
+        (`server.HttpProtocol`): the envelope, with a new request id, counted as keyless."""
+        request_id = self._new_id({"path": "/", TENANT_SCOPE_KEY: None})
+        meta = {"requestId": request_id, "timestamp": isoformat(self._clock.now())}
+        body = to_json_bytes({"error": {"code": code, "message": message}, "meta": meta})
+        return [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())], body
+
     def meta(self, connection: HTTPConnection) -> dict[str, str]:
         return {"requestId": self.request_id(connection), "timestamp": isoformat(self._clock.now())}
 

@@ -1,30 +1,62 @@
 """Serving the app under uvicorn: the `serve` command's server, and `running()`, the same
 server in a thread for a test suite that wants a real socket per test.
 
-uvicorn gives an app no way to end a connection without answering, which is what a dropped
-connection or a body cut short is. Its httptools protocol is extended here with one ASGI scope
-extension, `connectors_mock.connection`, whose `close()` and `reset()` end the connection.
+uvicorn's httptools protocol is extended here in two ways:
+- an ASGI scope extension, `connectors_mock.connection`, whose `close()` and `reset()` end the
+  connection: uvicorn gives an app no way to end one without answering, which is what a dropped
+  connection or a body cut short is;
+- the edge of the server, where a request is refused before the app sees it: a request target
+  or a head past its limit, a head that does not arrive in time, or bytes that are not HTTP/1.1.
+  Those refusals are the API's error envelope (uvicorn's own are plain text), made by the app's
+  `EdgeErrors` (`app.state.edge_errors`) so their request ids and timestamps are the app's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http
+import json
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 CONNECTION_EXTENSION = "connectors_mock.connection"
+# The request target (path and query): longer is refused with 414. The longest the contract
+# allows is about 9 KiB (`authorizeOAuth` with a 200-character name of 4-byte characters and a
+# 2,048-character `redirect_uri`, percent-encoded); common servers allow 8 KiB.
+MAX_TARGET_BYTES = 32 * 1024
+# The request line and every header together: more is refused with 431.
+MAX_HEAD_BYTES = 64 * 1024
+# From a connection's first byte (or the end of its last answer) to the end of a request head.
+HEAD_TIMEOUT_SECONDS = 30.0
+# After a refusal, what the client still sends is read and dropped, so its socket does not
+# reset before it has read the answer; for this long, and this much, at most.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
+
+# status, error code, message -> the headers and body of an error answer.
+EdgeErrors = Callable[[int, str, str], tuple[list[tuple[bytes, bytes]], bytes]]
+
+
+def plain_edge_errors(status: int, code: str, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The envelope without an app's ids and clock: for an app that brings no `edge_errors`."""
+    body = json.dumps({"error": {"code": code, "message": message}, "meta": {}}).encode()
+    return [(b"content-type", b"application/json")], body
 
 
 class _Connection:
-    def __init__(self, transport: asyncio.Transport) -> None:
+    def __init__(self, transport: asyncio.Transport, stopping: asyncio.Event) -> None:
         self._transport = transport
+        # Set when the server begins to stop: a request waiting on purpose (a scenario's
+        # latency) ends then, rather than be cancelled when the grace period is over.
+        self.stopping = stopping
 
     def close(self) -> None:
         """End the connection without a word (the client reads end of file)."""
@@ -40,12 +72,137 @@ class _Connection:
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with the connection handed to the app in the scope."""
+    """uvicorn's httptools protocol, with the connection handed to the app in the scope, and
+    the limits of the edge kept (see the top)."""
+
+    edge_errors: EdgeErrors = staticmethod(plain_edge_errors)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # Whether the parser is inside a request head, and how many bytes of it it has had.
+        self._in_head = True
+        self._head_bytes = 0
+        self._refusal: tuple[int, str, str] | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        # Set once a refusal is sent: how many more bytes will be read and dropped.
+        self._lingering: int | None = None
+        self._stopping = asyncio.Event()
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering -= len(data)
+            if self._lingering < 0:
+                self.transport.close()
+            return
+        if self._in_head and self._head_bytes + len(data) > MAX_HEAD_BYTES:
+            # Fed up to the limit: if the head ends within it, the rest is the body.
+            room = MAX_HEAD_BYTES - self._head_bytes
+            self._feed(data[:room])
+            if self._in_head and self._lingering is None:
+                self._refuse(431, "invalid_request", f"The request's headers are larger than {MAX_HEAD_BYTES} bytes")
+                return
+            data = data[room:]
+        elif self._in_head:
+            self._head_bytes += len(data)
+        if self._lingering is None and not self.transport.is_closing():
+            self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # No protocol is upgraded to here: the request is answered as plain HTTP, and
+            # uvicorn's warning about a missing WebSocket library would mislead.
+            pass
+        except httptools.HttpParserError as error:
+            reason = str(error) if not isinstance(error, httptools.HttpParserCallbackError) else "refused"
+            self._refuse(*(self._refusal or (400, "invalid_request", f"Not a valid HTTP/1.1 request: {reason}")))
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, "invalid_request", msg)
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer with the error envelope and end the connection: the request never reaches
+        the app. The answer goes with the end of our side; what the client still sends is
+        dropped for a while (`LINGER_SECONDS`), as a closing server lingers."""
+        headers, body = self.edge_errors(status, code, message)
+        phrase = http.HTTPStatus(status).phrase
+        head = [f"HTTP/1.1 {status} {phrase}".encode(), *(name + b": " + value for name, value in headers)]
+        head += [b"content-length: " + str(len(body)).encode(), b"connection: close"]
+        self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        self._disarm_head_timer()
+        self._lingering = LINGER_BYTES
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        # The bytes of a later request's head in the chunk that began it go uncounted: the
+        # limit is kept to within one read of the socket.
+        self._in_head = True
+        self._arm_head_timer()
         extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
-        extensions[CONNECTION_EXTENSION] = {"connection": _Connection(self.transport)}
+        extensions[CONNECTION_EXTENSION] = {"connection": _Connection(self.transport, self._stopping)}
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_TARGET_BYTES:
+            self._refusal = (414, "invalid_request", f"The request target is longer than {MAX_TARGET_BYTES} bytes")
+            raise ValueError(self._refusal[2])
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = 0
+        self._disarm_head_timer()
+        target = httptools.parse_url(self.url)
+        if not target.path.isascii():
+            # uvicorn would fail decoding it and answer its plain-text 400.
+            self._refusal = (
+                400,
+                "invalid_request",
+                "The request's path has bytes that are not ASCII; percent-encode them (RFC 3986)",
+            )
+            raise ValueError(self._refusal[2])
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_timer()
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._lingering is not None or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return
+        if self._head_bytes:
+            message = f"The request head did not arrive within {HEAD_TIMEOUT_SECONDS:.0f} seconds"
+            self._refuse(408, "timeout", message)
+        else:
+            self.transport.close()
 
 
 def connection(scope: Any) -> _Connection | None:
@@ -77,13 +234,21 @@ class Server(uvicorn.Server):
 SHUTDOWN_GRACE_SECONDS = 2
 
 
+def protocol_for(app: Any) -> type[HttpProtocol]:
+    """`HttpProtocol` answering its refusals with `app`'s envelopes, when it makes them."""
+    edge_errors = getattr(getattr(app, "state", None), "edge_errors", None)
+    if edge_errors is None:
+        return HttpProtocol
+    return type("HttpProtocol", (HttpProtocol,), {"edge_errors": staticmethod(edge_errors)})
+
+
 def config(app: Any, *, access_log: bool = False) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         log_level="warning",
         access_log=access_log,
         server_header=False,
-        http=HttpProtocol,
+        http=protocol_for(app),
         # Neither is used, and looking for them costs start-up time (`websockets` is imported).
         ws="none",
         lifespan="off",

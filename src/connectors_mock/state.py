@@ -1,6 +1,10 @@
 """The fake's memory: one `Tenant` per API key (and team), each with its own copy of the
 fixtures, its sync jobs and its OAuth flows. Plain Python, no HTTP: methods are named after the
 API's operations and raise `ApiError`s that the HTTP layer renders.
+
+A tenant that has only read shares its seed's connectors with every other such tenant, and
+has no random streams yet: it costs a few hundred bytes, so thousands of keys that look around
+cost little. Its own copy is made at its first change (`Tenant._own`).
 """
 
 from __future__ import annotations
@@ -9,12 +13,12 @@ import copy
 import random
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from connectors_mock.auth import tenant_label
 from connectors_mock.clock import Clock
-from connectors_mock.connectors import Connector, SeedData, merge_config, shared_keys
+from connectors_mock.connectors import Connector, SeedData, comparable_name, merge_config, shared_keys
 from connectors_mock.errors import ApiError, FieldError, Location, not_found, validation_failed
 from connectors_mock.ids import IdSource, seeded_random
 from connectors_mock.jobs import (
@@ -54,42 +58,107 @@ class Shared:
     sync_scripts: ScriptSource = default_script
 
 
+@dataclass(slots=True)
+class Holdings:
+    """A tenant's connectors and jobs; `names` finds a connector by collection and name, as
+    `comparable_name` compares names."""
+
+    connectors: dict[str, Connector] = field(default_factory=dict)
+    names: dict[tuple[str, str], str] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Job]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, seed: SeedData) -> Holdings:
+        """What every tenant of `seed` starts from, to be shared until one changes it."""
+        holdings = cls({c.id: c for c in seed.connectors})
+        holdings.names = {(c.collection, comparable_name(c.name)): c.id for c in seed.connectors}
+        for job in seed.jobs:
+            holdings.jobs.setdefault(job.connector_id, {})[job.id] = job
+        return holdings
+
+    def copy(self) -> Holdings:
+        # Jobs are immutable, so copies share them: an imported connector's running job stays
+        # the very job `get_job` finds.
+        memo: dict[int, Any] = {id(job): job for jobs in self.jobs.values() for job in jobs.values()}
+        connectors = {cid: copy.deepcopy(c, dict(memo)) for cid, c in self.connectors.items()}
+        return Holdings(connectors, dict(self.names), {cid: dict(jobs) for cid, jobs in self.jobs.items()})
+
+
 class Tenant:
-    def __init__(self, key: str, seed: SeedData, shared: Shared, ids: IdSource, rng: random.Random) -> None:
+    __slots__ = ("_held", "_ids", "_owned", "_rng", "_seed", "_shared", "clock", "collections", "key")
+
+    def __init__(
+        self,
+        key: str,
+        start: Holdings,
+        collections: frozenset[str],
+        shared: Shared,
+        seed: tuple[int | None, tuple[str, ...]],
+    ) -> None:
         self.key = key
         self._shared = shared
         self.clock = shared.clock
-        self._ids = ids
-        # Job sizes draw from their own stream, so they do not shift the ids.
-        self._rng = rng
-        self.collections = frozenset(seed.collections)
-        # Jobs are immutable, so copies share them: an imported connector's running job stays
-        # the very job `get_job` finds.
-        memo: dict[int, Any] = {id(job): job for job in seed.jobs}
-        self.connectors: dict[str, Connector] = {c.id: copy.deepcopy(c, dict(memo)) for c in seed.connectors}
-        self._names = {(c.collection, c.name): c.id for c in self.connectors.values()}
-        self._jobs: dict[str, dict[str, Job]] = {}
-        for job in seed.jobs:
-            self._jobs.setdefault(job.connector_id, {})[job.id] = job
+        self.collections = collections
+        # Shared with every tenant that started from the same seed, until `_own`.
+        self._held = start
+        self._owned = False
+        # The seed and scope of the tenant's random streams, made when first drawn from.
+        self._seed = seed
+        self._ids: IdSource | None = None
+        self._rng: random.Random | None = None
+
+    @property
+    def connectors(self) -> Mapping[str, Connector]:
+        return self._held.connectors
+
+    @property
+    def owns_its_state(self) -> bool:
+        """Whether the tenant has changed anything (and so holds a copy of its own)."""
+        return self._owned
+
+    def _own(self) -> Holdings:
+        """The tenant's holdings, copied from its seed's at its first change."""
+        if not self._owned:
+            self._held = self._held.copy()
+            self._owned = True
+        return self._held
+
+    @property
+    def ids(self) -> IdSource:
+        if self._ids is None:
+            seed, scope = self._seed
+            self._ids = IdSource(seeded_random(seed, *scope))
+        return self._ids
+
+    @property
+    def rng(self) -> random.Random:
+        """Job sizes draw from their own stream, so they do not shift the ids."""
+        if self._rng is None:
+            seed, scope = self._seed
+            self._rng = seeded_random(seed, *scope, "jobs")
+        return self._rng
 
     def jobs(self) -> list[Job]:
         """Every job of the tenant, oldest first (those started at one instant, by connector)."""
-        return sorted((job for jobs in self._jobs.values() for job in jobs.values()), key=lambda job: job.started_at)
+        jobs = (job for by_id in self._held.jobs.values() for job in by_id.values())
+        return sorted(jobs, key=lambda job: job.started_at)
 
     def list_connectors(self) -> list[Connector]:
-        connectors = list(self.connectors.values())
-        for connector in connectors:
-            # Checked here, not only in `_settle`: a list of thousands has few syncing.
-            if connector.current_job is not None:
-                self._settle(connector)
-        return connectors
+        # Checked here, not only in `_settle`: a list of thousands has few syncing.
+        if any(connector.current_job is not None for connector in self._held.connectors.values()):
+            for connector in self._own().connectors.values():
+                if connector.current_job is not None:
+                    self._settle(connector)
+        return list(self._held.connectors.values())
 
     def get_connector(self, connector_id: str) -> Connector:
         try:
-            connector = self.connectors[connector_id]
+            connector = self._held.connectors[connector_id]
         except KeyError:
             raise not_found("Connector", connector_id) from None
-        self._settle(connector)
+        if connector.current_job is not None:
+            connector = self._own().connectors[connector_id]
+            self._settle(connector)
         return connector
 
     def create_connector(
@@ -103,10 +172,11 @@ class Tenant:
     ) -> Connector:
         self._check_collection(collection, "body", "$.collection")
         self._check_name_free(collection, name)
+        held = self._own()
         now = self.clock.now()
-        connector_id = self._ids.new("conn_")
-        while connector_id in self.connectors:
-            connector_id = self._ids.new("conn_")
+        connector_id = self.ids.new("conn_")
+        while connector_id in held.connectors:
+            connector_id = self.ids.new("conn_")
         connector = Connector(
             id=connector_id,
             name=name,
@@ -120,12 +190,14 @@ class Tenant:
             updated_at=now,
             credentials=shared_keys(credentials),
         )
-        self.connectors[connector_id] = connector
-        self._names[(collection, name)] = connector_id
+        held.connectors[connector_id] = connector
+        held.names[(collection, comparable_name(name))] = connector_id
         return connector
 
     def update_connector(self, connector_id: str, changes: Mapping[str, Any]) -> Connector:
-        connector = self.get_connector(connector_id)
+        self.get_connector(connector_id)
+        held = self._own()
+        connector = held.connectors[connector_id]
         errors = [
             FieldError(
                 "body",
@@ -142,10 +214,10 @@ class Tenant:
         if errors:
             raise validation_failed("Update refused", errors)
         name = changes.get("name", connector.name)
-        if name != connector.name:
+        if comparable_name(name) != comparable_name(connector.name):
             self._check_name_free(connector.collection, name)
-            del self._names[(connector.collection, connector.name)]
-            self._names[(connector.collection, name)] = connector.id
+            del held.names[(connector.collection, comparable_name(connector.name))]
+            held.names[(connector.collection, comparable_name(name))] = connector.id
         connector.name = name
         connector.config = config
         connector.updated_at = self.clock.now()
@@ -153,10 +225,11 @@ class Tenant:
 
     def delete_connector(self, connector_id: str) -> None:
         connector = self.get_connector(connector_id)
-        del self.connectors[connector_id]
-        del self._names[(connector.collection, connector.name)]
+        held = self._own()
+        del held.connectors[connector_id]
+        del held.names[(connector.collection, comparable_name(connector.name))]
         # Its jobs end with it: their status is a 404 from now on.
-        self._jobs.pop(connector_id, None)
+        held.jobs.pop(connector_id, None)
 
     def trigger_sync(
         self,
@@ -166,7 +239,9 @@ class Tenant:
         scripts: ScriptSource | None = None,
     ) -> Job:
         """`scripts` is how the request's scenario scripts the job; by default, the server's."""
-        connector = self.get_connector(connector_id)
+        self.get_connector(connector_id)
+        held = self._own()
+        connector = held.connectors[connector_id]
         if connector.current_job is not None:
             running = connector.current_job.id
             raise ApiError(
@@ -177,11 +252,11 @@ class Tenant:
             )
         full = is_full_sync(mode, connector.full_sync_done)
         request = SyncRequest(connector.id, connector.type, connector.name, mode, file_filter, full)
-        script = (scripts or self._shared.sync_scripts)(request, self._rng)
-        job_id = self._ids.new("job_")
-        jobs = self._jobs.setdefault(connector_id, {})
+        script = (scripts or self._shared.sync_scripts)(request, self.rng)
+        job_id = self.ids.new("job_")
+        jobs = held.jobs.setdefault(connector_id, {})
         while job_id in jobs:
-            job_id = self._ids.new("job_")
+            job_id = self.ids.new("job_")
         job = Job(job_id, connector_id, mode, file_filter, self.clock.now(), script, full)
         jobs[job_id] = job
         connector.current_job = job
@@ -190,7 +265,7 @@ class Tenant:
 
     def get_job(self, connector_id: str, job_id: str) -> Job:
         self.get_connector(connector_id)
-        job = self._jobs.get(connector_id, {}).get(job_id)
+        job = self._held.jobs.get(connector_id, {}).get(job_id)
         if job is None:
             raise ApiError(404, "not_found", f'Sync job "{job_id}" not found for connector "{connector_id}"')
         return job
@@ -221,7 +296,7 @@ class Tenant:
         if errors:
             raise validation_failed("Request is invalid", errors)
         return self._shared.flows.start(
-            self._ids,
+            self.ids,
             tenant=self.key,
             connector_type=connector_type,
             collection=collection,
@@ -257,7 +332,7 @@ class Tenant:
             connector_type=connector_type,
             collection=collection,
             config={},
-            credentials=issued_tokens(self._ids),
+            credentials=issued_tokens(self.ids),
         )
         flows.finish(flow)
         return connector
@@ -296,17 +371,21 @@ class Tenant:
         """A provider's name, numbered if taken: connecting twice without naming must not fail
         after the user has already given consent."""
         name, number = base, 1
-        while (collection, name) in self._names:
+        while (collection, comparable_name(name)) in self._held.names:
             number += 1
             name = f"{base} ({number})"
         return name
 
     def _check_name_free(self, collection: str, name: str) -> None:
-        if (collection, name) in self._names:
+        taken = self._held.names.get((collection, comparable_name(name)))
+        if taken is not None:
+            existing = self._held.connectors[taken].name
+            # Names compare as a person reads them: say so when the two are written apart.
+            same = "" if existing == name else f' (as "{existing}", which reads the same)'
             raise ApiError(
                 409,
                 "already_exists",
-                f'A connector named "{name}" already exists in collection "{collection}"',
+                f'A connector named "{name}" already exists in collection "{collection}"{same}',
             )
 
 
@@ -319,7 +398,9 @@ class Backend:
         self.shared = shared
         self._seed = seed
         self._tenants: dict[str, Tenant] = {}
-        self._imported: dict[str, SeedData] = {}
+        # What tenants start from, by tenant label for an imported state, shared until changed.
+        self._fixtures = (Holdings.of(seed_data), frozenset(seed_data.collections))
+        self._imported: dict[str, tuple[Holdings, frozenset[str]]] = {}
 
     @property
     def tenant_count(self) -> int:
@@ -330,27 +411,33 @@ class Backend:
         under a seed), OAuth flows and any imported state are forgotten. The clock keeps its
         time. With `imported` (by tenant label), those tenants start from it instead."""
         self._tenants.clear()
-        self._imported = dict(imported or {})
+        self._imported = {
+            label: (Holdings.of(data), frozenset(data.collections)) for label, data in (imported or {}).items()
+        }
         self.shared.flows.clear()
 
     def tenants(self) -> dict[str, Tenant]:
         """Every tenant by label. An imported tenant no key has reached yet is built for the
         reading and not kept, so it reads as its key will find it."""
         found = {tenant_label(key): tenant for key, tenant in self._tenants.items()}
-        for label, seed_data in self._imported.items():
+        for label in self._imported:
             if label not in found:
-                found[label] = self._new_tenant(label, seed_data)
+                found[label] = self._new_tenant(label, label)
         return found
 
     def tenant(self, key: str) -> Tenant:
         tenant = self._tenants.get(key)
         if tenant is None:
-            tenant = self._tenants[key] = self._new_tenant(key, self._imported.get(tenant_label(key)))
+            tenant = self._tenants[key] = self._new_tenant(key, tenant_label(key))
         return tenant
 
-    def _new_tenant(self, key: str, imported: SeedData | None) -> Tenant:
+    def forget(self, key: str) -> bool:
+        """Drop a tenant's state (`tenancy.TenantRoster` evicts it); its key starts afresh."""
+        return self._tenants.pop(key, None) is not None
+
+    def _new_tenant(self, key: str, label: str) -> Tenant:
+        imported = self._imported.get(label)
+        start, collections = imported or self._fixtures
         # An imported tenant has its own streams: its key's would replay the ids it holds.
         scope = ("tenant", key) if imported is None else ("tenant", key, "imported")
-        ids = IdSource(seeded_random(self._seed, *scope))
-        rng = seeded_random(self._seed, *scope, "jobs")
-        return Tenant(key, self.seed_data if imported is None else imported, self.shared, ids, rng)
+        return Tenant(key, start, collections, self.shared, (self._seed, scope))

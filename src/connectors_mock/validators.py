@@ -11,27 +11,32 @@ Both check formats with the same functions (for `date`, `date-time` and `email` 
 jsonschema used before), so they agree on every format by construction, and
 `tests/test_validators.py` holds their verdicts equal.
 
-Two keywords of jsonschema's Draft 2020-12 validator are replaced, to judge as jsonschema-rs
-does, for reasons a client would notice:
-- `pattern`: Python's `$` also matches before a final newline, ECMA-262's (the dialect JSON
-  Schema names) does not, so `"my-docs\\n"` would pass `^[a-z-]+$`.
+Four keywords of jsonschema's Draft 2020-12 validator are replaced, for reasons a client
+would notice:
+- `pattern`, to judge as jsonschema-rs does: Python's `$` also matches before a final newline,
+  ECMA-262's (the dialect JSON Schema names) does not, so `"my-docs\\n"` would pass `^[a-z-]+$`.
 - `uniqueItems`: jsonschema compares unhashable items pairwise; 30,000 objects in one list
   kept the server busy for minutes. Here each item is reduced to a hashable form once.
+- `anyOf` and `oneOf`: jsonschema lists every error of every failing branch before it looks
+  at the next. Here a branch stops at `MAX_FIELD_ERRORS`, as the whole report does: a list of
+  100,000 wrong items costs the first hundred, not seconds and a gigabyte.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from functools import cache, cached_property
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 from rfc3339_validator import validate_rfc3339
 
-from connectors_mock.errors import FieldError, Location
+from connectors_mock.errors import MAX_FIELD_ERRORS, FieldError, Location
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -39,6 +44,10 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 _QUOTE_LIMIT = 60
+# Characters that change the direction of the text around them: with controls, what makes a
+# name read differently from what it is. The contract's patterns refuse them where a person
+# reads the value (`ConnectorName`); a refusal names the one it found.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Every format jsonschema-rs checks; an unknown format is ignored by both.
 _FORMATS = (
     "date",
@@ -126,6 +135,34 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: Mapping[s
         seen.add(key)
 
 
+def _first_branch(validator: Any, branches: list[Any], instance: Any) -> tuple[int | None, list[ValidationError]]:
+    """The index of the first branch `instance` is valid under (None if none is), and the
+    errors of the branches before it, at most `MAX_FIELD_ERRORS` of each."""
+    errors: list[ValidationError] = []
+    for index, branch in enumerate(branches):
+        found = list(islice(validator.descend(instance, branch, schema_path=index), MAX_FIELD_ERRORS))
+        if not found:
+            return index, errors
+        errors += found
+    return None, errors
+
+
+def _any_of(validator: Any, branches: list[Any], instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    valid, errors = _first_branch(validator, branches, instance)
+    if valid is None:
+        # Not `{instance!r}`: the instance may be a megabyte; the report describes it its own way.
+        yield _jsonschema().ValidationError("is not valid under any of the given schemas", context=errors)
+
+
+def _one_of(validator: Any, branches: list[Any], instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    valid, errors = _first_branch(validator, branches, instance)
+    if valid is None:
+        yield _jsonschema().ValidationError("is not valid under any of the given schemas", context=errors)
+        return
+    if any(validator.evolve(schema=branch).is_valid(instance) for branch in branches[valid + 1 :]):
+        yield _jsonschema().ValidationError("is valid under more than one of the given schemas")
+
+
 def _format_check(name: str) -> Callable[[object], bool]:
     check = _OWN_FORMATS.get(name)
     if check is not None:
@@ -150,7 +187,8 @@ def _explaining_draft() -> tuple[Any, Any]:
     for name in _FORMATS:
         checker.checks(name)(_format_check(name))
     draft = jsonschema.validators.extend(
-        jsonschema.Draft202012Validator, {"pattern": _pattern, "uniqueItems": _unique_items}
+        jsonschema.Draft202012Validator,
+        {"pattern": _pattern, "uniqueItems": _unique_items, "anyOf": _any_of, "oneOf": _one_of},
     )
     return draft, checker
 
@@ -213,16 +251,18 @@ class Validator:
         return [] if self.is_valid(instance) else self.full_errors(instance)
 
     def full_errors(self, instance: object) -> list[FieldError]:
-        """The errors jsonschema finds, without asking jsonschema-rs first."""
+        """The errors jsonschema finds, without asking jsonschema-rs first: at most one more
+        than `MAX_FIELD_ERRORS`, so a report can say there are more without finding them all.
+        jsonschema finds errors one by one, so the cost is that of the errors reported."""
         found: list[ValidationError] = sorted(
-            self._explaining.iter_errors(instance),  # type: ignore[arg-type]
+            islice(self._explaining.iter_errors(instance), MAX_FIELD_ERRORS + 1),  # type: ignore[arg-type]
             key=lambda e: list(map(str, e.absolute_path)),
         )
         if any(e.validator != "unevaluatedProperties" for e in found):
             # When a branch of `allOf` fails, its properties count as unevaluated: that report
             # repeats the real failure as noise about every field.
             found = [e for e in found if e.validator != "unevaluatedProperties"]
-        return [error for e in found for error in _field_errors(e, self.location)]
+        return list(islice((error for e in found for error in _field_errors(e, self.location)), MAX_FIELD_ERRORS + 1))
 
 
 class DiscriminatedValidator:
@@ -305,7 +345,7 @@ def _leaf_errors(error: ValidationError, location: Location) -> list[FieldError]
             # A secret may have been sent as a key: name no key.
             return [FieldError(location, field_path(location, parts), "has fields that are not allowed (not shown)")]
         known = error.schema.get("properties", {})
-        extra = [key for key in instance if key not in known]
+        extra = islice((key for key in instance if key not in known), MAX_FIELD_ERRORS + 1)
         return [FieldError(location, field_path(location, [*parts, key]), "is not a known field here") for key in extra]
     return [FieldError(location, field_path(location, parts), _describe(error, secret))]
 
@@ -331,12 +371,32 @@ def _describe(error: ValidationError, secret: bool) -> str:
         "maxProperties": f"has more than {rule} fields",
     }
     reason = reasons.get(str(error.validator), f"fails the {error.validator!r} rule")
-    return f"the value {reason} (not shown)" if secret else f"{_json(error.instance)} {reason}"
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        if len(str(rule)) > _QUOTE_LIMIT:
+            # A name's pattern spells out every character it refuses: say what was found instead.
+            reason = "does not match the field's pattern"
+        reason += _unreadable(error.instance)
+    return f"the value {reason} (not shown)" if secret else f"{quoted(error.instance)} {reason}"
 
 
-def _json(value: object) -> str:
+def _unreadable(text: str) -> str:
+    """Why a value that failed its pattern may not read as it is, when it holds a control or
+    a direction character: the pattern alone would not tell the client."""
+    found = next((c for c in text if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc"), None)
+    if found is None:
+        return ": it starts or ends with white space" if text != text.strip() else ""
+    kind = "a control character" if unicodedata.category(found) == "Cc" else "it changes the direction of text"
+    name = unicodedata.name(found, "")
+    return f": it has U+{ord(found):04X}{f' {name}' if name else ''} ({kind}, so it would not read as it is)"
+
+
+# Written as JSON escapes in a quoted value, so a message cannot turn the text around it.
+_ESCAPED = {ord(c): f"\\u{ord(c):04x}" for c in [*map(chr, range(0x7F, 0xA0)), *BIDI_CONTROLS]}
+
+
+def quoted(value: object) -> str:
     """A value as the client wrote it (JSON), cut short: a 1 MB string would drown the reason."""
-    text = json.dumps(value, ensure_ascii=False, default=str)  # str: a fixture's YAML date
+    text = json.dumps(value, ensure_ascii=False, default=str).translate(_ESCAPED)  # str: a YAML date
     if len(text) > _QUOTE_LIMIT:
         return f"{text[:_QUOTE_LIMIT]}... ({len(text)} characters)"
     return text

@@ -156,3 +156,31 @@ def test_yaml_aliases_are_refused_before_they_can_expand(spec: Spec) -> None:
         for i in range(20)
     )
     assert problems(laughs, spec) == ["bad.yaml:3: $: uses YAML aliases (*name); write the values out"]
+
+
+def test_a_scenario_holds_at_most_a_hundred_rules_of_each_kind(spec: Spec) -> None:
+    rules = "".join("  - error: {status: 503}\n" for _ in range(101))
+    with pytest.raises(ScenarioError) as refused:
+        load_text(f"name: many\nfaults:\n{rules}".encode(), "many.yaml", spec)
+    assert [problem.path for problem in refused.value.problems] == ["$.faults"]
+    load_text(f"name: many\nfaults:\n{rules[: -len('  - error: {status: 503}') - 1]}".encode(), "many.yaml", spec)
+
+
+def test_nesting_past_the_limit_is_a_problem_with_its_line(spec: Spec) -> None:
+    deep = "name: deep\nfaults:\n  - error:\n      status: 503\n      body: " + "[" * 40 + "]" * 40 + "\n"
+    with pytest.raises(ScenarioError) as refused:
+        load_text(deep.encode(), "deep.yaml", spec)
+    assert [str(problem) for problem in refused.value.problems] == ["deep.yaml:5: $: nests deeper than 32 levels here"]
+
+
+def test_a_rule_that_counts_nothing_keeps_no_count_per_key(make_client: ClientFactory, spec: Spec) -> None:
+    """A large scenario once kept a counter per rule per key: 487 KiB a key."""
+    rules = "".join(f"  - match: {{headers: {{x-rule: r{i}}}}}\n    error: {{status: 503}}\n" for i in range(99))
+    rules += "  - error: {status: 503}\n    when: {every: 2}\n"
+    client = make_client(scenarios=(load_text(f"name: big\nfaults:\n{rules}".encode(), "big.yaml", spec),))
+    for key in ("a", "b", "c"):
+        client.get("/v1/connectors", headers={"Authorization": f"Bearer {key}"})
+    library = client.app.state.scenarios  # type: ignore[attr-defined]
+    assert {tenant: len(calls) for tenant, calls in library._calls.items()} == {"a": 1, "b": 1, "c": 1}
+    library.forget_tenant("a")
+    assert set(library._calls) == {"b", "c"}

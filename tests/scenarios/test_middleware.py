@@ -280,3 +280,43 @@ def test_a_stop_ends_a_request_waiting_in_latency_without_a_bare_500(spec: Spec,
     waiting.join(30)
     [ended] = outcome
     assert isinstance(ended, httpx2.RemoteProtocolError), f"the connection closes, not {ended!r}"
+
+
+def refused_get(url: str) -> None:
+    """A GET the server ends without an answer (it stops while the request waits)."""
+    with pytest.raises(httpx2.RemoteProtocolError):
+        httpx2.get(url, headers={"Authorization": "Bearer k"}, timeout=30)
+
+
+def test_a_client_that_goes_away_mid_body_is_journaled_as_such(spec: Spec, capfd: pytest.CaptureFixture[str]) -> None:
+    """It was journaled as a 500, with a traceback in the log."""
+    app = build_app(Settings(seed=1), spec)
+    with running(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            head = b"POST /v1/connectors HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            sock.sendall(head + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" + b'{"name": ')
+        for _ in range(100):
+            if len(app.state.journal):
+                break
+            time.sleep(0.02)
+    [entry] = [entry.to_json() for entry in app.state.journal.entries()]
+    assert (entry["status"], entry["note"], entry["errorCode"]) == (None, "client disconnected", None)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_request_a_stop_cut_short_is_journaled_without_a_traceback(
+    spec: Spec, load: Load, capfd: pytest.CaptureFixture[str]
+) -> None:
+    scenario = load("name: slow\nfaults:\n  - latency: {ms: 60000}\n")
+    app = build_app(Settings(seed=1, scenarios=(scenario,)), spec)
+    with running(app) as url:
+        waiting = threading.Thread(target=refused_get, args=(f"{url}{CONNECTOR}",))
+        waiting.start()
+        time.sleep(0.3)
+    waiting.join(30)
+    [entry] = [entry.to_json() for entry in app.state.journal.entries()]
+    assert (entry["status"], entry["note"]) == (None, "server stopping")
+    printed = capfd.readouterr().err
+    assert "Traceback" not in printed
+    assert "CancelledError" not in printed

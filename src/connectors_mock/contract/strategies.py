@@ -30,9 +30,16 @@ OAUTH_TYPES = ("google_drive", "notion")
 _secret_serial = itertools.count()
 _name_serial = itertools.count()
 
+# The characters that change the direction of text, which the name's schema refuses with the
+# controls (openapi.yaml, `ConnectorName`).
+DIRECTION_CHARACTERS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # One line of any script, without leading or trailing white space (the name's schema).
 name_text = (
-    st.text(st.characters(exclude_categories=["Cc", "Cs", "Zl", "Zp"]), min_size=1, max_size=40)
+    st.text(
+        st.characters(exclude_categories=["Cc", "Cs", "Zl", "Zp"], exclude_characters=DIRECTION_CHARACTERS),
+        min_size=1,
+        max_size=40,
+    )
     .map(str.strip)
     .filter(bool)
 )

@@ -126,8 +126,9 @@ class ScenarioLibrary:
         self._bindings: dict[str, str] = {}
         self._active_view = EMPTY_VIEW
         self._views: dict[str, View] = {}
-        # By (scenario, rule, tenant): the calls the rule has matched.
-        self._calls: dict[tuple[str, int, str], int] = {}
+        # By tenant ("" for keyless requests), then (scenario, rule): the calls the rule has
+        # matched, for the rules that need to know (`FaultRule.counts_calls`).
+        self._calls: dict[str, dict[tuple[str, int], int]] = {}
         self._rates = RateWindows()
 
     # What is loaded -------------------------------------------------------------------------
@@ -169,6 +170,9 @@ class ScenarioLibrary:
     def loaded(self) -> list[Loaded]:
         return list(self._loaded.values())
 
+    def names(self) -> set[str]:
+        return set(self._loaded)
+
     def is_active(self, name: str) -> bool:
         return name in self._active
 
@@ -193,6 +197,13 @@ class ScenarioLibrary:
         """Calls, draws and rate windows start again (`POST /_mock/reset`)."""
         self._calls.clear()
         self._rates.clear()
+
+    def forget_tenant(self, tenant: str) -> None:
+        """Drop what is kept for one tenant (`tenancy.TenantRoster` evicts it): its counts,
+        its rate windows and its binding."""
+        self._calls.pop(tenant, None)
+        self._rates.forget_tenant(tenant)
+        self._bindings.pop(tenant, None)
 
     # What applies to a request --------------------------------------------------------------
 
@@ -219,8 +230,11 @@ class ScenarioLibrary:
                 continue
             # Every matching rule counts, taken or not, so one rule's "3rd call" does not move
             # when another rule is added.
-            key = (loaded.name, rule.index, request.tenant or "")
-            call = self._calls[key] = self._calls.get(key, 0) + 1
+            call = 0
+            if rule.counts_calls:
+                calls = self._calls.setdefault(request.tenant or "", {})
+                key = (loaded.name, rule.index)
+                call = calls[key] = calls.get(key, 0) + 1
             if not self._hits(loaded, rule, request.tenant, call, now):
                 continue
             if rule.latency_ms and latency_rule is None:
@@ -250,7 +264,9 @@ class ScenarioLibrary:
         self._views.clear()
 
     def _forget_counts(self, name: str) -> None:
-        self._calls = {key: calls for key, calls in self._calls.items() if key[0] != name}
+        for calls in self._calls.values():
+            for key in [key for key in calls if key[0] == name]:
+                del calls[key]
         self._rates.forget(name)
 
     def _draw(self, loaded: Loaded, rule: FaultRule, tenant: str | None, call: int, purpose: str) -> float:

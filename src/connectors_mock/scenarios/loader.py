@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from connectors_mock.errors import FieldError
+from connectors_mock.json_text import MAX_DEPTH
 from connectors_mock.scenarios.model import Scenario, scenario_from_document
 from connectors_mock.spec import Spec
 from connectors_mock.validators import Validator, field_path
@@ -93,11 +94,9 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         raise ScenarioError([Problem(source, None, "$", f"is {len(data)} bytes; at most {MAX_SCENARIO_BYTES}")])
     try:
         text = data.decode("utf-8")
-        alias = next((event for event in yaml.parse(text, Loader=_LOADER) if isinstance(event, yaml.AliasEvent)), None)
-        if alias is not None:
-            # A few nested aliases expand to billions of values: a scenario is small, write it out.
-            line = alias.start_mark.line + 1 if alias.start_mark else None
-            raise ScenarioError([Problem(source, line, "$", "uses YAML aliases (*name); write the values out")])
+        refused = _refused_shape(text, source)
+        if refused is not None:
+            raise ScenarioError([refused])
         # Composed once: the nodes give the lines, and the document is built from them.
         loader = _LOADER(text)
         try:
@@ -112,8 +111,6 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([Problem(source, line, "$", f"is not valid YAML: {reason}")]) from None
-    except RecursionError:
-        raise ScenarioError([Problem(source, None, "$", "is nested too deeply")]) from None
     lines = _lines(node) if node is not None else {}
     problems = [Problem(source, line, path, message) for path, line, message in _duplicate_keys(node)]
     if not isinstance(document, dict):
@@ -131,6 +128,25 @@ def load_text(data: bytes, source: str, spec: Spec) -> Scenario:
     if problems:
         raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.path)))
     return scenario_from_document(document, source)
+
+
+def _refused_shape(text: str, source: str) -> Problem | None:
+    """What YAML's events show before anything is built from them: an alias (a few nested ones
+    expand to billions of values), or nesting deeper than the API takes in a body (every later
+    walk over the document would have to be written without recursion). A scenario is small:
+    write the values out."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            return Problem(source, line, "$", "uses YAML aliases (*name); write the values out")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Problem(source, line, "$", f"nests deeper than {MAX_DEPTH} levels here")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def load_files(paths: Iterable[Path], spec: Spec) -> list[Scenario]:

@@ -40,9 +40,12 @@ from connectors_mock.scenarios.engine import (
 from connectors_mock.scenarios.model import ErrorReply, FaultRule
 from connectors_mock.server import connection
 from connectors_mock.spec import Spec
+from connectors_mock.tenancy import TenantRoster
 
 # Where the endpoint finds the view its request was served under (sync scripts, OAuth).
 VIEW_SCOPE_KEY = "connectors_mock.scenario_view"
+# Set when the client went away before the request was read in full (`app._error_handlers`).
+DISCONNECTED_SCOPE_KEY = "connectors_mock.disconnected"
 SCENARIO_HEADER = "x-mock-scenario"
 
 
@@ -75,6 +78,8 @@ class _Exchange:
     error_body: bytearray | None = None
     view: View | None = None
     decision: Decision = NO_FAULT
+    # What happened besides an answer (`JournalEntry.note`).
+    note: str | None = None
 
 
 class ScenarioMiddleware:
@@ -88,6 +93,7 @@ class ScenarioMiddleware:
         clock: Clock,
         router: OperationRouter,
         api_keys: frozenset[str] | None,
+        roster: TenantRoster,
     ) -> None:
         self.app = app
         self.library = library
@@ -96,6 +102,7 @@ class ScenarioMiddleware:
         self.clock = clock
         self.router = router
         self.api_keys = api_keys
+        self.roster = roster
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A CORS preflight never gets here: the CORS middleware outside answers it.
@@ -109,7 +116,9 @@ class ScenarioMiddleware:
         try:
             tenant: str | None = tenant_key(headers, self.api_keys)
         except ApiError:
-            tenant = None  # the endpoint answers 401; no tenant's limits or faults apply
+            tenant = None  # the endpoint answers 401 or 422; no tenant's limits or faults apply
+        if tenant is not None:
+            self.roster.seen(tenant)
         scope[TENANT_SCOPE_KEY] = tenant
         operation_id, template = self.router.match(scope["method"], scope["path"])
         exchange = _Exchange(bytearray())
@@ -127,6 +136,8 @@ class ScenarioMiddleware:
             facts = RequestFacts(method, scope["path"], operation_id, template, tenant, headers)
             await self._serve(request, receiving, sending, view=exchange.view, exchange=exchange, facts=facts)
         finally:
+            if scope.get(DISCONNECTED_SCOPE_KEY):
+                exchange.status, exchange.error_body, exchange.note = None, None, "client disconnected"
             # Also when the app raised: "which call got the 500?" is what a journal is for.
             self.journal.record(
                 JournalEntry(
@@ -147,6 +158,7 @@ class ScenarioMiddleware:
                         size=_body_size(headers, exchange),
                         parsed=scope.get(PARSED_BODY_SCOPE_KEY, ABSENT),
                     ),
+                    note=exchange.note,
                 )
             )
 
@@ -161,18 +173,14 @@ class ScenarioMiddleware:
             await self.envelope.error(request, rate.refusal())(scope, receive, send)
             return
         decision = exchange.decision = self.library.decide(view, facts)
-        if decision.latency_ms:
-            try:
-                await asyncio.sleep(decision.latency_ms / 1000)
-            except asyncio.CancelledError:
-                # The server is stopping: end the connection, as a server going down does,
-                # rather than let it answer a bare 500 and log a traceback.
-                conn = connection(scope)
-                if conn is None:
-                    raise
-                conn.close()
-                await _until_disconnect(receive)
-                return
+        if decision.latency_ms and await _stopped_while_waiting(scope, decision.latency_ms / 1000):
+            # End the connection, as a server going down does, rather than answer a bare 500.
+            exchange.note = "server stopping"
+            conn = connection(scope)
+            assert conn is not None
+            conn.close()
+            await _until_disconnect(receive)
+            return
         outcome = decision.outcome
         if outcome is None:
             await self.app(scope, receive, send)
@@ -182,6 +190,25 @@ class ScenarioMiddleware:
             await _drop(scope, receive, outcome)
         else:
             await _broken_body(self.app, scope, receive, send, outcome)
+
+
+async def _stopped_while_waiting(scope: Scope, seconds: float) -> bool:
+    """Wait `seconds`, unless the server begins to stop first (then True)."""
+    conn = connection(scope)
+    if conn is None:
+        await asyncio.sleep(seconds)
+        return False
+    stopping = asyncio.ensure_future(conn.stopping.wait())
+    try:
+        await asyncio.wait_for(asyncio.shield(stopping), seconds)
+    except TimeoutError:
+        return False
+    except asyncio.CancelledError:
+        # Cancelled all the same (a stop that did not say so first): the server is stopping.
+        return True
+    finally:
+        stopping.cancel()
+    return True
 
 
 def _error_response(envelope: Envelope, request: Request, reply: ErrorReply) -> Response:

@@ -140,6 +140,14 @@ class FaultRule:
     def has_outcome(self) -> bool:
         return self.error is not None or self.drop is not None or self.body is not None
 
+    @property
+    def counts_calls(self) -> bool:
+        """Whether the rule needs to know which call of a tenant this is: for `calls` and
+        `every`, and for its random draws, which under a seed are a hash of the call."""
+        when = self.when
+        random_latency = self.latency_ms is not None and self.latency_ms[0] != self.latency_ms[1]
+        return when.calls is not None or when.every is not None or when.probability is not None or random_latency
+
     def outcome_label(self) -> str:
         if self.error is not None:
             return f"error {self.error.status}"

@@ -41,13 +41,13 @@ class RateWindow:
 
 class RateWindows:
     def __init__(self) -> None:
-        # By (scenario, tenant): when the window began, and the requests counted in it.
-        self._windows: dict[tuple[str, str], tuple[datetime, int]] = {}
+        # By tenant, then scenario: when the window began, and the requests counted in it.
+        self._windows: dict[str, dict[str, tuple[datetime, int]]] = {}
 
     def take(self, scenario: str, limit: RateLimit, tenant: str, now: datetime) -> RateWindow:
         """Count one request, unless it is over the limit (then its window says when to retry)."""
-        key = (scenario, tenant)
-        started, used = self._windows.get(key, (now, 0))
+        windows = self._windows.setdefault(tenant, {})
+        started, used = windows.get(scenario, (now, 0))
         length = timedelta(seconds=limit.window_seconds)
         if now >= started + length:
             started, used = now, 0
@@ -55,11 +55,15 @@ class RateWindows:
         if used >= limit.limit:
             retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
             return RateWindow(limit.limit, limit.window_seconds, 0, resets_at, retry_after)
-        self._windows[key] = (started, used + 1)
+        windows[scenario] = (started, used + 1)
         return RateWindow(limit.limit, limit.window_seconds, limit.limit - used - 1, resets_at, None)
 
     def forget(self, scenario: str) -> None:
-        self._windows = {key: window for key, window in self._windows.items() if key[0] != scenario}
+        for windows in self._windows.values():
+            windows.pop(scenario, None)
+
+    def forget_tenant(self, tenant: str) -> None:
+        self._windows.pop(tenant, None)
 
     def clear(self) -> None:
         self._windows.clear()

@@ -1,0 +1,49 @@
+"""How many tenants the fake remembers. Every API key (and team) that reaches it is a tenant,
+and each leaves something behind: its state, its scenario counters and rate windows, its
+request count under a seed. A client bringing keys without end would grow all of it without
+end, so past a limit the least recently seen tenant is forgotten everywhere at once, and the
+forgetting is journaled. Its key, if it comes back, starts afresh from the fixtures.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+# What `serve` remembers by default: a tenant that only read costs a few hundred bytes, so this
+# is a few megabytes of them; one that made a thousand connectors costs about a megabyte.
+DEFAULT_MAX_TENANTS = 10_000
+
+Forget = Callable[[str], object]
+
+
+class TenantRoster:
+    """Every tenant seen, least recently first; past `limit`, the least recently seen is
+    handed to every `forget` and dropped."""
+
+    def __init__(self, limit: int = DEFAULT_MAX_TENANTS, forget: Iterable[Forget] = ()) -> None:
+        if limit < 1:
+            raise ValueError(f"at least one tenant must be remembered, not {limit}")
+        self.limit = limit
+        self._forget = list(forget)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def __contains__(self, tenant: object) -> bool:
+        return tenant in self._seen
+
+    def seen(self, tenant: str) -> None:
+        """`tenant` made a request: it is now the most recently seen."""
+        if tenant in self._seen:
+            self._seen.move_to_end(tenant)
+            return
+        self._seen[tenant] = None
+        while len(self._seen) > self.limit:
+            oldest, _ = self._seen.popitem(last=False)
+            for forget in self._forget:
+                forget(oldest)
+
+    def clear(self) -> None:
+        self._seen.clear()
