@@ -4,10 +4,11 @@ schemas of the spec. Every schema failure of a request is reported at once in on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Scope
 
@@ -18,13 +19,18 @@ from connectors_mock.spec import Operation
 MAX_BODY_BYTES = 1024 * 1024
 # A body that takes longer to arrive holds a connection for nothing (a client that stalled).
 BODY_TIMEOUT_SECONDS = 30.0
+# A larger body is read and checked in a worker thread: the work is bounded, but for a
+# megabyte of it long enough to keep every other client waiting.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 # What `read_json_body` returns for a request without a body.
 ABSENT = object()
 _HEADERS_SCOPE_KEY = "connectors_mock.headers"
-# The JSON body as read, for the journal to keep without reading it again.
+# The JSON body as read, for the journal to keep without reading it again, and its size.
 PARSED_BODY_SCOPE_KEY = "connectors_mock.parsed_body"
+BODY_SIZE_SCOPE_KEY = "connectors_mock.body_size"
+T = TypeVar("T")
 
 
 def sent_headers(scope: Scope) -> Mapping[str, str]:
@@ -73,7 +79,7 @@ async def read_inputs(request: Request, operation: Operation) -> Inputs:
         if body is not ABSENT:
             inputs.body = body
             assert operation.body_validator is not None
-            errors += operation.body_validator.errors(body)
+            errors += await _off_the_loop_if_large(request, operation.body_validator.errors, body)
     if errors:
         raise validation_failed("Request is invalid", errors)
     return inputs
@@ -111,8 +117,16 @@ async def read_json_body(
             raise ApiError(400, "invalid_request", f"Request body is required ({', '.join(media_types)})")
         return ABSENT
     _check_media_type(request, media_types)
-    body = request.scope[PARSED_BODY_SCOPE_KEY] = parse_json(raw)
+    request.scope[BODY_SIZE_SCOPE_KEY] = len(raw)
+    body = request.scope[PARSED_BODY_SCOPE_KEY] = await _off_the_loop_if_large(request, parse_json, raw)
     return body
+
+
+async def _off_the_loop_if_large(request: Request, work: Callable[[Any], T], value: Any) -> T:
+    """`work(value)`, in a worker thread when the request's body is large (`OFF_LOOP_BYTES`)."""
+    if request.scope.get(BODY_SIZE_SCOPE_KEY, 0) > OFF_LOOP_BYTES:
+        return await run_in_threadpool(work, value)
+    return work(value)
 
 
 def _check_media_type(request: Request, media_types: tuple[str, ...]) -> None:

@@ -396,6 +396,11 @@ _ESCAPED = {ord(c): f"\\u{ord(c):04x}" for c in [*map(chr, range(0x7F, 0xA0)), *
 
 def quoted(value: object) -> str:
     """A value as the client wrote it (JSON), cut short: a 1 MB string would drown the reason."""
+    if isinstance(value, list | dict) and len(value) > _QUOTE_LIMIT:
+        # Not written out whole to be cut: half a million items take a while to write.
+        start = value[:_QUOTE_LIMIT] if isinstance(value, list) else dict(islice(value.items(), _QUOTE_LIMIT))
+        kind = "items" if isinstance(value, list) else "fields"
+        return f"{quoted(start)[:_QUOTE_LIMIT]}... ({len(value)} {kind})"
     text = json.dumps(value, ensure_ascii=False, default=str).translate(_ESCAPED)  # str: a YAML date
     if len(text) > _QUOTE_LIMIT:
         return f"{text[:_QUOTE_LIMIT]}... ({len(text)} characters)"
