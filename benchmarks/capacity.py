@@ -66,7 +66,7 @@ from servers import (
 SECTIONS = ("memory", "jobs", "list", "faker", "contract")
 KEY_A = "capacity-bench-a"
 KEY_B = "capacity-bench-b"
-# README, "The journal": the last 10,000 API requests (fewer once their bodies pass 32 MiB,
+# the guide, "The journal": the last 10,000 API requests (fewer once their bodies pass 32 MiB,
 # which these small bodies never reach). There is no option to shrink it.
 JOURNAL_CAPACITY = 10_000
 # The ConnectorType enum of openapi.yaml.
@@ -237,7 +237,8 @@ def section_memory(fleet: Fleet, target: int, start_kb: int) -> None:
     print(
         f"Start-up RSS, after the first 200 (which built key A's tenant: the 8 fixture connectors): "
         f"{mb(start_kb)} MB.\n"
-        f"Connectors made by `POST /v1/connectors` (the README's S3 example, unique names, {fleet.threads} threads on "
+        "Connectors made by `POST /v1/connectors` (the reference's S3 example, unique names, "
+        f"{fleet.threads} threads on "
         "keep-alive connections). Each request also leaves a journal entry holding its masked body, kept until "
         f"the journal holds {JOURNAL_CAPACITY:,} entries: so until about {JOURNAL_CAPACITY:,} requests, these "
         "rows count journal growth as well as connectors.\n"

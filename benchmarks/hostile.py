@@ -89,9 +89,9 @@ from servers import (
 START_TIMEOUT = 60.0
 DEFAULT_BUDGET = 120.0
 MIB = 1024 * 1024
-# The fake's body limit (README, "Errors": 413 over 1 MiB); a hostile body stays just under it.
+# The fake's body limit (the guide, "Limits": 413 over 1 MiB); a hostile body stays just under it.
 MAX_BODY_BYTES = MIB
-# README, "The journal": the last 10,000 API requests.
+# the guide, "The journal": the last 10,000 API requests.
 JOURNAL_CAPACITY = 10_000
 KEY = "hostile-bench"
 BYSTANDER = "bystander-bench"
@@ -745,7 +745,7 @@ def tenants(count: int, budget: float) -> Row:
 
 # One rule: matches every request (no `match`), counts its calls per key, never fires.
 COUNTING_RULE = "  - {when: {calls: [999999999]}, drop: close}\n"
-SCENARIO_LIMIT = 256 * 1024  # README, /_mock/scenarios: at most 256 KiB
+SCENARIO_LIMIT = 256 * 1024  # the guide, "Limits": at most 256 KiB
 
 
 def many_rules_scenario(rules: int | None = None) -> tuple[bytes, int]:

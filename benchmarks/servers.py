@@ -335,7 +335,7 @@ def expect(answer: tuple[int, bytes], status: int, what: str) -> Any:
 
 
 def s3_body(name: str) -> dict[str, Any]:
-    """The README's (and the reference's) S3 create example, under another name."""
+    """The reference's S3 create example, under another name."""
     return {
         "name": name,
         "type": "s3",

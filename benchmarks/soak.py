@@ -196,7 +196,7 @@ def visitor_key(index: int) -> str:
 
 
 def fingerprint(key: str) -> str:
-    """How the journal names a key's tenant (README, "The journal")."""
+    """How the journal names a key's tenant (the guide, "The journal")."""
     return "key_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -247,7 +247,7 @@ def config_change(kind: str, serial: int, rng: random.Random) -> dict[str, Any] 
 
 
 def merged(config: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
-    """The README's merge: key by key, `null` removes a key."""
+    """The update's merge: key by key, `null` removes a key."""
     result = dict(config)
     for key, value in change.items():
         if value is None:

@@ -114,9 +114,11 @@ def escape(segment: str) -> str:
 
 
 def control_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
-    """The JSON pointer and the object of the operation documented for `method` on `path`."""
+    """The JSON pointer and the object of the operation documented for `method` on `path`. A
+    parameter is one segment, but the guide's `{page}`, a path within the site."""
     for template, item in control_document()["paths"].items():
-        if method.lower() in item and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template.replace("{page}", "(.*)"))
+        if method.lower() in item and re.fullmatch(pattern, path):
             return f"/paths/{escape(template)}/{method.lower()}", item[method.lower()]
     return None
 

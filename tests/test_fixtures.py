@@ -185,9 +185,9 @@ def test_connectors_are_listed_oldest_first(client: TestClient) -> None:
     assert client.get("/v1/connectors").json()["data"][-1] == new
 
 
-def test_the_readme_fixture_example_loads(spec: Spec, tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    [example] = re.findall(r"^```yaml\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
+def test_the_guides_fixture_example_loads(spec: Spec, tmp_path: Path) -> None:
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "behaviour.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```yaml\n(.*?)^```", guide, flags=re.MULTILINE | re.DOTALL)
     path = tmp_path / "own.yaml"
     path.write_text(example)
     seed_data = load_seed_data(path, spec, MANUAL_EPOCH, seed=None)

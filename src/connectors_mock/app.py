@@ -25,6 +25,7 @@ from connectors_mock.consent import consent_routes
 from connectors_mock.control import Control, control_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
+from connectors_mock.guide import guide_routes
 from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.inputs import read_inputs, sent_headers
 from connectors_mock.jobs import ScriptSource, default_script
@@ -148,7 +149,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     # The API's routes first: they take nearly every request, and no `/_mock` path is one of
     # theirs. Among them, literal segments win over parameters (`/oauth/...` before `/{id}/...`).
     routes: list[BaseRoute] = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
-    routes += control_routes(control) + consent_routes(flows, base_url)
+    routes += control_routes(control) + consent_routes(flows, base_url) + guide_routes()
     scenario_faults = Middleware(
         ScenarioMiddleware,
         library=library,

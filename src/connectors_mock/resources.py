@@ -35,3 +35,16 @@ def scenarios_dir() -> Path:
 def example_scenarios() -> dict[str, Path]:
     """The example scenarios shipped in the package, by name (`outage`), in name order."""
     return {path.stem: path for path in sorted(scenarios_dir().glob("*.yaml"))}
+
+
+def guide_dir() -> Path | None:
+    """The guide as MkDocs built it into the package (`mkdocs build`; a wheel built after it
+    carries it), or None when it was not built."""
+    built = Path(__file__).parent / "_guide"
+    return built if (built / "index.html").exists() else None
+
+
+def guide_sources() -> Path | None:
+    """The guide's Markdown, in a checkout (`docs/`); an installed wheel has none."""
+    docs = _CHECKOUT / "docs"
+    return docs if (docs / "index.md").exists() else None

@@ -181,7 +181,7 @@ class Tenant:
             id=connector_id,
             name=name,
             # Shared, not one copy per connector: the memory a stored connector costs is
-            # mostly what its request brought (README, "Performance").
+            # mostly what its request brought (the guide, "Performance").
             type=sys.intern(connector_type),
             collection=sys.intern(collection),
             config=shared_keys(config),

@@ -20,35 +20,35 @@ pytest.register_assert_rewrite("tests.clients.flows_openapi_python_client", "tes
 
 # The only key the fake takes, so any other is refused with 401 as the real service refuses it.
 API_KEY = "sdk-flows"
-README = Path(__file__).parents[2] / "README.md"
-# Where the README's examples send their requests; the tests send them to their own fake.
+GUIDE = Path(__file__).parents[2] / "docs" / "testing-sdks.md"
+# Where the guide's examples send their requests; the tests send them to their own fake.
 DOCUMENTED_URL = "http://127.0.0.1:8080"
 
 
-def readme_blocks(language: str) -> list[str]:
-    """The ```language blocks of the README's "Generate a client", in order."""
-    text = README.read_text(encoding="utf-8")
+def guide_blocks(language: str) -> list[str]:
+    """The ```language blocks of the guide's "Generate a client", in order."""
+    text = GUIDE.read_text(encoding="utf-8")
     section = text[text.index("## Generate a client") :]
-    section = section[: section.index("\n## ")]
+    section = section[: section.index("\n## ")] if "\n## " in section else section
     return re.findall(rf"^```{language}\n(.*?)^```\n", section, re.MULTILINE | re.DOTALL)
 
 
-def readme_command(tool: str) -> list[str]:
-    """The README's command line that runs `tool`, as arguments."""
-    for block in readme_blocks("sh"):
+def guide_command(tool: str) -> list[str]:
+    """The guide's command line that runs `tool`, as arguments."""
+    for block in guide_blocks("sh"):
         for line in block.splitlines():
             for command in line.split(" && "):
                 argv = shlex.split(command)
                 if argv[0] == tool or argv[:2] == ["npx", tool]:
                     return argv[1:] if argv[0] == "npx" else argv
-    raise AssertionError(f"the README does not run {tool}")
+    raise AssertionError(f"the guide does not run {tool}")
 
 
-def readme_pins(installer: str) -> dict[str, str]:
-    """What the README's `pip install` or `npm install` lines pin: {package: version}."""
+def guide_pins(installer: str) -> dict[str, str]:
+    """What the guide's `pip install` or `npm install` lines pin: {package: version}."""
     pins = {}
     separator = "==" if installer == "pip" else "@"
-    for block in readme_blocks("sh"):
+    for block in guide_blocks("sh"):
         for line in block.splitlines():
             for command in line.split(" && "):
                 argv = shlex.split(command)
