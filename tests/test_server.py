@@ -45,7 +45,7 @@ def envelope_of(answer: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines)}
-    document: dict[str, object] = json.loads(body)
+    document: dict[str, object] = json.loads(body[: int(headers["content-length"])])
     return int(status_line.split(" ")[1]), headers, document
 
 
@@ -114,7 +114,7 @@ def test_a_huge_header_is_refused_without_being_read_whole(address: tuple[str, i
         (b"GET /v1/connectors?q=\xff HTTP/1.1\r\nHost: test\r\n\r\n", ""),
         (b"BREW /v1/connectors HTTP/1.1\r\nHost: test\r\n\r\n", "method"),
         (b"GET /v1/connectors HTTP/1.1\r\nHost: test\r\nX-Bad: a\x01b\r\n\r\n", "header"),
-        (b"GET /v1/connectors HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ""),
+        (b"POST /v1/connectors HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk"),
         (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", ""),
     ],
 )
@@ -148,3 +148,24 @@ def test_a_head_that_never_ends_is_answered_408_and_closed(spec: Spec, monkeypat
         assert error_code(answer) == (408, "timeout")
         # A connection that never says anything is closed without a word.
         assert exchange((host, int(port)), b"") == b""
+
+
+def test_bytes_refused_after_a_request_wait_for_its_answer(
+    address: tuple[str, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal once went out first and the app's answer then failed, with a traceback."""
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(get(b"/v1/connectors/conn_abc123") + b"garbage\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    first, _, rest = answer.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200 ")
+    assert b"HTTP/1.1 400 " in rest
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_http_1_1_request_without_a_host_is_refused(address: tuple[str, int]) -> None:
+    answer = exchange(address, b"GET /v1/connectors HTTP/1.1\r\nAuthorization: Bearer k\r\n\r\n")
+    assert error_code(answer) == (400, "invalid_request")
+    assert b"Host header" in answer

@@ -86,6 +86,8 @@ class HttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         # Set once a refusal is sent: how many more bytes will be read and dropped.
         self._lingering: int | None = None
+        # A refusal waiting for the answers to the requests before it on the connection.
+        self._deferred: tuple[int, str, str] | None = None
         self._stopping = asyncio.Event()
         self._arm_head_timer()
 
@@ -130,7 +132,16 @@ class HttpProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, code: str, message: str) -> None:
         """Answer with the error envelope and end the connection: the request never reaches
         the app. The answer goes with the end of our side; what the client still sends is
-        dropped for a while (`LINGER_SECONDS`), as a closing server lingers."""
+        dropped for a while (`LINGER_SECONDS`), as a closing server lingers. A request before
+        it on the connection is answered first."""
+        if self._answering():
+            self._deferred = (status, code, message)
+            self._lingering = LINGER_BYTES
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The refused bytes were this request's body: the app must not answer it as well.
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
         headers, body = self.edge_errors(status, code, message)
         phrase = http.HTTPStatus(status).phrase
         head = [f"HTTP/1.1 {status} {phrase}".encode(), *(name + b": " + value for name, value in headers)]
@@ -167,6 +178,9 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._disarm_head_timer()
+        if self.parser.get_http_version() == "1.1" and not any(name == b"host" for name, _ in self.headers):
+            self._refusal = (400, "invalid_request", "An HTTP/1.1 request must have a Host header (RFC 9112)")
+            raise ValueError(self._refusal[2])
         target = httptools.parse_url(self.url)
         if not target.path.isascii():
             # uvicorn would fail decoding it and answer its plain-text 400.
@@ -180,8 +194,17 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
+        if self._deferred is not None and not self._answering() and not self.transport.is_closing():
+            refusal, self._deferred = self._deferred, None
+            self._refuse(*refusal)
+        elif not self.transport.is_closing():
             self._arm_head_timer()
+
+    def _answering(self) -> bool:
+        """Whether the app is answering a request of this connection that arrived whole before
+        the bytes being refused, or one such waits its turn."""
+        current = self.cycle
+        return bool(self.pipeline) or (current is not None and not current.response_complete and not current.more_body)
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()
