@@ -542,6 +542,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--prism-version", default=PRISM_VERSION, help=f"what npm installs (default {PRISM_VERSION})")
     parser.add_argument("--only", default=",".join(SERVERS), help="a subset of fake,prism,ceiling (default all)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
+    parser.add_argument(
+        "--fake-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an argument for the fake's serve command, repeatable (--fake-arg=--rate-limit --fake-arg=off)",
+    )
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not args.only or set(args.only) - set(SERVERS):
@@ -567,9 +574,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     commands: dict[str, tuple[Callable[[int], list[str]], Callable[[int], list[str]]]] = {}
     if "fake" in args.only:
         versions["connectors-mock"] = version_of([fake_script, "--version"])
+        extra = list(args.fake_arg)
         commands["fake"] = (
-            lambda port: [fake_script, "serve", "--port", str(port)],
-            lambda port: [fake_script, "serve", "--clock", "manual", "--port", str(port)],
+            lambda port: [fake_script, "serve", "--port", str(port), *extra],
+            lambda port: [fake_script, "serve", "--clock", "manual", "--port", str(port), *extra],
         )
     if "prism" in args.only:
         prism = os.path.abspath(args.prism) if args.prism else install_prism(args.prism_version, workdir)

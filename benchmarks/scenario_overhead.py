@@ -6,7 +6,8 @@ Drives the app in-process (ASGI calls, no sockets, so the network does not drown
 difference) with `GET /v1/connectors/conn_abc123`, under:
 - the scenario middleware taken out altogether, the baseline: the other cases show the whole
   cost of the layer, journal included;
-- no scenario loaded (the journal and the scenario middleware still run);
+- no scenario loaded (the journal and the scenario middleware still run), without and with
+  the server's rate-limit plan reported on every answer;
 - the seven example scenarios loaded but not active (what a shared test server holds);
 - 50 active fault rules that never match the request (matched out by operation);
 - 50 active rules that match but never hit (counted calls that never come), which pays for
@@ -56,7 +57,8 @@ def cases(spec: Spec) -> dict[str, Callable[[], Any]]:
     generous = load_text(b"name: generous\nrate_limit: {limit: 1000000000, window_seconds: 86400}\n", "bench", spec)
     return {
         "scenario layer removed": without_layer,
-        "no scenario": lambda: build_app(Settings(seed=1), spec),
+        "no scenario, no plan (--rate-limit off)": lambda: build_app(Settings(seed=1, rate_limit=None), spec),
+        "no scenario (the plan reported)": lambda: build_app(Settings(seed=1), spec),
         "7 examples loaded, none active": loaded_inactive,
         "50 rules active, none match": lambda: build_app(
             Settings(seed=1, scenarios=(rules(spec, "{}", "{operation: listConnectors}"),)), spec

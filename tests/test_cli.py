@@ -306,3 +306,31 @@ def test_a_deeply_nested_scenario_gets_its_problem_not_a_traceback(tmp_path: Pat
     assert started.returncode == 2
     assert f"{deep}:3: $: nests deeper than 32 levels here" in started.stderr
     assert "Traceback" not in started.stderr
+
+
+def test_the_rate_limit_plan_is_reported_enforced_on_request_or_off() -> None:
+    def limit_header(url: str) -> str | None:
+        request = urllib.request.Request(f"{url}/v1/connectors", headers={"Authorization": "Bearer k"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            value: str | None = response.headers.get("X-RateLimit-Limit")
+            return value
+
+    with serving() as (_, url):
+        assert limit_header(url) == "3000"
+    with serving("--rate-limit", "off") as (_, url):
+        assert limit_header(url) is None
+    with serving("--rate-limit", "2/60", "--enforce-rate-limit") as (_, url):
+        assert [get(f"{url}/v1/connectors")[0] for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize("value", ["3000", "0/60", "5/0", "5/x", "five/60", "5/86401"])
+def test_a_rate_limit_that_is_no_plan_is_a_usage_error(value: str) -> None:
+    result = serve_once("--rate-limit", value)
+    assert result.returncode == 2
+    assert "is not a plan such as 3000/60" in result.stderr
+
+
+def test_enforcing_no_plan_is_refused() -> None:
+    result = serve_once("--rate-limit", "off", "--enforce-rate-limit")
+    assert result.returncode == 2
+    assert "--enforce-rate-limit needs a plan" in result.stderr

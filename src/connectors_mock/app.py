@@ -39,7 +39,8 @@ from connectors_mock.scenarios.middleware import (
     OperationRouter,
     ScenarioMiddleware,
 )
-from connectors_mock.scenarios.model import Scenario
+from connectors_mock.scenarios.model import RateLimit, Scenario
+from connectors_mock.scenarios.rate_limit import DEFAULT_PLAN
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
 from connectors_mock.tenancy import DEFAULT_MAX_TENANTS, TenantRoster
@@ -68,6 +69,9 @@ class Settings:
     max_tenants: int = DEFAULT_MAX_TENANTS
     # Origins whose pages may read `/_mock` and change the fake's state (`browsers.py`).
     cors_origins: tuple[str, ...] = ()
+    # The rate limit every API response reports (`X-RateLimit-*`), and enforces only when
+    # it says so; None reports none. A scenario's `rate_limit` takes over where it applies.
+    rate_limit: RateLimit | None = DEFAULT_PLAN
 
 
 def startup_seed(seed: int | None, scenarios: tuple[Scenario, ...]) -> int | None:
@@ -159,6 +163,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         router=OperationRouter(spec),
         api_keys=settings.api_keys,
         roster=roster,
+        plan=settings.rate_limit,
     )
     cross_origin = Middleware(
         CrossOrigin,

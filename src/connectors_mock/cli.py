@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ from connectors_mock.contract.options import (
 )
 from connectors_mock.fixtures import FixtureError
 from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
+from connectors_mock.scenarios.model import RateLimit
+from connectors_mock.scenarios.rate_limit import DEFAULT_PLAN
 from connectors_mock.spec import SpecMismatch, default_spec
 from connectors_mock.tenancy import DEFAULT_MAX_TENANTS
 
@@ -98,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="remember at most N tenants (keys, and teams under them); past that, the least recently seen is "
         "forgotten and journaled (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=DEFAULT_PLAN,
+        metavar="N/SECONDS",
+        help="the plan every API response reports in X-RateLimit-*: N requests per SECONDS per key and team, "
+        "counted for real but not enforced unless --enforce-rate-limit; 'off' reports none (default: 3000/60, "
+        "the vendor's largest plan)",
+    )
+    serve.add_argument(
+        "--enforce-rate-limit",
+        action="store_true",
+        help="answer 429 rate_limit_exceeded, with Retry-After, past the --rate-limit plan",
     )
     serve.add_argument(
         "--cors-origin",
@@ -172,6 +189,17 @@ def _public_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _rate_limit(text: str) -> RateLimit | None:
+    if text == "off":
+        return None
+    limit, _, window = text.partition("/")
+    if not (limit.isdigit() and window.isdigit() and 0 < int(limit) <= 10**9 and 0 < int(window) <= 86_400):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a plan such as 3000/60 (requests, then seconds up to a day) or 'off'"
+        )
+    return RateLimit(int(limit), float(window), enforced=False)
+
+
 def _origin(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
@@ -202,6 +230,9 @@ def serve(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"connectors-mock: cannot start: invalid scenario\n{error}", file=sys.stderr)
         return 2
+    if args.enforce_rate_limit and args.rate_limit is None:
+        print("connectors-mock: --enforce-rate-limit needs a plan to enforce (--rate-limit N/SECONDS)", file=sys.stderr)
+        return 2
     seed = startup_seed(args.seed, scenarios)
     clock = startup_clock(seed, args.clock, args.speed, scenarios)
     if args.speed is not None and clock.mode == "manual":
@@ -221,6 +252,7 @@ def serve(args: argparse.Namespace) -> int:
         admin_token=args.admin_token,
         max_tenants=args.max_tenants,
         cors_origins=tuple(args.cors_origins),
+        rate_limit=replace(args.rate_limit, enforced=args.enforce_rate_limit) if args.rate_limit else None,
     )
     try:
         app = build_app(settings)

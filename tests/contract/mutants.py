@@ -410,6 +410,11 @@ def _list_newest_first(call: Call) -> Reply:
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "no-rate-limit-headers",
+        "No response carries X-RateLimit-Limit, -Remaining or -Reset.",
+        lambda: build_app(fake_settings(rate_limit=None)),
+    ),
+    Mutant(
         "leaks-credentials",
         "getConnector and listConnectors return each connector's write-only `credentials`.",
         _with_handlers({"getConnector": _get_with_credentials, "listConnectors": _list_with_credentials}),

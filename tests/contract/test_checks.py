@@ -119,3 +119,32 @@ def test_sync_counters_stay_in_order_and_never_go_back() -> None:
         check(CONTEXT, status_of({"collected": 20, "parsed": 8, "indexed": 9}), poll)
     with pytest.raises(AssertionError, match="completed job with unequal counters"):
         check(CONTEXT, status_of({"collected": 30, "parsed": 30, "indexed": 29}, "completed"), poll)
+
+
+PLAN = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59", "X-RateLimit-Reset": "1735689660"}
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        (answer(200, {"data": [], "meta": META}), "A 200 without X-RateLimit-Limit, X-RateLimit-Remaining"),
+        (answer(404, {"error": {}}, {**PLAN, "X-RateLimit-Reset": "soon"}), "not whole numbers"),
+        (answer(200, {"data": []}, {**PLAN, "X-RateLimit-Remaining": "61"}), "Remaining 61 is more than"),
+        (answer(429, {"error": {}}, {**PLAN, "Retry-After": "5"}), "A 429 with X-RateLimit-Remaining 59"),
+        (answer(429, {"error": {}}, {**PLAN, "X-RateLimit-Remaining": "0"}), "A 429 without Retry-After"),
+    ],
+)
+def test_every_answer_but_a_401_reports_the_plan_and_it_holds_together(response: Response, problem: str) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        checks()["rate_limit_reported"](CONTEXT, response, case("listConnectors"))
+
+
+def test_a_401_and_a_plan_that_holds_together_pass() -> None:
+    check = checks()["rate_limit_reported"]
+    check(CONTEXT, answer(401, {"error": {}}), case("listConnectors"))
+    check(CONTEXT, answer(200, {"data": []}, PLAN), case("listConnectors"))
+    check(
+        CONTEXT,
+        answer(429, {"error": {}}, {**PLAN, "X-RateLimit-Remaining": "0", "Retry-After": "5"}),
+        case("listConnectors"),
+    )

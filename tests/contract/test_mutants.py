@@ -288,6 +288,11 @@ class Demo:
 
 S3_CONFIG: dict[str, Any] = S3_CREATE["config"]
 
+
+def rate_limit_header(session: Session) -> str | None:
+    return session.api.get("/v1/connectors").headers.get("x-ratelimit-limit")
+
+
 DEMOS: dict[str, Demo] = {
     "leaks-credentials": Demo(leaks_credentials, (True, True), (False, False)),
     "keeps-deleted": Demo(keeps_deleted, (204, 200), (204, 404)),
@@ -327,6 +332,7 @@ DEMOS: dict[str, Demo] = {
     "oauth-accepts-unknown-state": Demo(oauth_accepts_unknown_state, (201, None), (400, "invalid_state")),
     "sync-not-exclusive": Demo(sync_not_exclusive, (202, 202), (202, 409)),
     "list-newest-first": Demo(list_newest_first, False, True),
+    "no-rate-limit-headers": Demo(rate_limit_header, None, "3000"),
 }
 
 

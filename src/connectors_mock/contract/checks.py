@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 Check = Callable[["CheckContext", "Response", "Case[Any]"], "bool | None"]
 SYNC_OPERATIONS = frozenset({"triggerSync", "getSyncStatus"})
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 def operation_id(case: Case[Any]) -> str:
@@ -119,4 +120,20 @@ def named_checks(ledger: Ledger, error_codes: frozenset[str], request_id_pattern
             f"before, {progress._asdict()} now"
         )
 
-    return [credentials_never_returned, request_id_in_meta, error_envelope, sync_progress_ordered]
+    return [credentials_never_returned, request_id_in_meta, error_envelope, sync_progress_ordered, rate_limit_reported]
+
+
+def rate_limit_reported(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
+    """Every answer but a 401 reports the key's plan, and what it reports holds together."""
+    if response.status_code == 401:
+        return
+    values = {name: header(response, name) for name in RATE_LIMIT_HEADERS}
+    missing = [name for name, value in values.items() if value is None]
+    assert not missing, f"A {response.status_code} without {', '.join(missing)}: every answer but a 401 reports them"
+    numbers = {name: int(value) for name, value in values.items() if value is not None and value.isdigit()}
+    assert len(numbers) == len(values), f"The rate-limit headers are not whole numbers: {values}"
+    limit, remaining = numbers["X-RateLimit-Limit"], numbers["X-RateLimit-Remaining"]
+    assert remaining <= limit, f"X-RateLimit-Remaining {remaining} is more than X-RateLimit-Limit {limit}"
+    if response.status_code == 429:
+        assert remaining == 0, f"A 429 with X-RateLimit-Remaining {remaining}: requests were left"
+        assert header(response, "Retry-After") is not None, "A 429 without Retry-After"

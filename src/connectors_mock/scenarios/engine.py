@@ -19,7 +19,7 @@ from connectors_mock.clock import VirtualClock
 from connectors_mock.jobs import SyncRequest, SyncScript, default_script
 from connectors_mock.oauth import DEFAULT_BEHAVIOUR, OAuthBehaviour
 from connectors_mock.scenarios.model import FaultRule, RateLimit, RequestMatch, Scenario, SyncRule
-from connectors_mock.scenarios.rate_limit import RateWindow, RateWindows
+from connectors_mock.scenarios.rate_limit import PLAN, RateWindow, RateWindows
 
 
 @dataclass(frozen=True)
@@ -244,12 +244,15 @@ class ScenarioLibrary:
                 outcome = rule
         return Decision(latency, latency_rule, outcome)
 
-    def take(self, view: View, tenant: str) -> RateWindow | None:
-        """Count one request against the tenant's rate limit, if the view has one."""
-        if view.rate_limit is None:
-            return None
-        loaded, limit = view.rate_limit
-        return self._rates.take(loaded.name, limit, tenant, self._clock.now())
+    def take(self, view: View, tenant: str, plan: RateLimit | None = None) -> RateWindow | None:
+        """Count one request against the rate limit of the view's scenario where it has one,
+        else against the server's `plan` (None: no plan is reported)."""
+        if view.rate_limit is not None:
+            loaded, limit = view.rate_limit
+            return self._rates.take(loaded.name, limit, tenant, self._clock.now())
+        if plan is not None:
+            return self._rates.take(PLAN, plan, tenant, self._clock.now())
+        return None
 
     # ----------------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from connectors_mock.scenarios.engine import (
     UnknownScenario,
     View,
 )
-from connectors_mock.scenarios.model import ErrorReply, FaultRule
+from connectors_mock.scenarios.model import ErrorReply, FaultRule, RateLimit
 from connectors_mock.server import connection
 from connectors_mock.spec import Spec
 from connectors_mock.tenancy import TenantRoster
@@ -94,6 +94,7 @@ class ScenarioMiddleware:
         router: OperationRouter,
         api_keys: frozenset[str] | None,
         roster: TenantRoster,
+        plan: RateLimit | None = None,
     ) -> None:
         self.app = app
         self.library = library
@@ -103,6 +104,8 @@ class ScenarioMiddleware:
         self.router = router
         self.api_keys = api_keys
         self.roster = roster
+        # The rate limit every API response reports (`--rate-limit`), unless a scenario has one.
+        self.plan = plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A CORS preflight never gets here: the CORS middleware outside answers it.
@@ -115,10 +118,13 @@ class ScenarioMiddleware:
         headers = sent_headers(scope)
         try:
             tenant: str | None = tenant_key(headers, self.api_keys)
-        except ApiError:
-            tenant = None  # the endpoint answers 401 or 422; no tenant's limits or faults apply
-        if tenant is not None:
-            self.roster.seen(tenant)
+            counted = tenant
+        except ApiError as refused:
+            tenant = None  # the endpoint answers 401 or 422; no tenant's faults apply
+            # A team the contract refuses still counts against its key's plan; a refused key has none.
+            counted = _key_alone(headers, self.api_keys) if refused.status == 422 else None
+        if counted is not None:
+            self.roster.seen(counted)
         scope[TENANT_SCOPE_KEY] = tenant
         operation_id, template = self.router.match(scope["method"], scope["path"])
         exchange = _Exchange(bytearray())
@@ -134,7 +140,9 @@ class ScenarioMiddleware:
             # A HEAD is a GET without the body, for `match.method` as for the router.
             method = "GET" if scope["method"] == "HEAD" else scope["method"]
             facts = RequestFacts(method, scope["path"], operation_id, template, tenant, headers)
-            await self._serve(request, receiving, sending, view=exchange.view, exchange=exchange, facts=facts)
+            await self._serve(
+                request, receiving, sending, view=exchange.view, exchange=exchange, facts=facts, counted=counted
+            )
         finally:
             if scope.get(DISCONNECTED_SCOPE_KEY):
                 exchange.status, exchange.error_body, exchange.note = None, None, "client disconnected"
@@ -163,12 +171,20 @@ class ScenarioMiddleware:
             )
 
     async def _serve(
-        self, request: Request, receive: Receive, send: Send, *, view: View, exchange: _Exchange, facts: RequestFacts
+        self,
+        request: Request,
+        receive: Receive,
+        send: Send,
+        *,
+        view: View,
+        exchange: _Exchange,
+        facts: RequestFacts,
+        counted: str | None,
     ) -> None:
         scope = request.scope
-        rate = self.library.take(view, facts.tenant) if facts.tenant is not None else None
+        rate = self.library.take(view, counted, self.plan) if counted is not None else None
         if rate is not None:
-            send = _with_headers(send, rate.headers())
+            send = _with_raw_headers(send, rate.headers)
         if rate is not None and rate.retry_after is not None:
             await self.envelope.error(request, rate.refusal())(scope, receive, send)
             return
@@ -209,6 +225,14 @@ async def _stopped_while_waiting(scope: Scope, seconds: float) -> bool:
     finally:
         stopping.cancel()
     return True
+
+
+def _key_alone(headers: Mapping[str, str], api_keys: frozenset[str] | None) -> str | None:
+    """The request's key when the fake takes it, its team left out."""
+    try:
+        return tenant_key({name: value for name, value in headers.items() if name != "x-team-id"}, api_keys)
+    except ApiError:
+        return None
 
 
 def _error_response(envelope: Envelope, request: Request, reply: ErrorReply) -> Response:
@@ -298,14 +322,12 @@ async def _until_disconnect(receive: Receive) -> None:
         pass
 
 
-def _with_headers(send: Send, extra: Mapping[str, str]) -> Send:
-    if not extra:
-        return send
-    encoded = [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+def _with_raw_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """`send`, adding `extra` (lower-case names, encoded) to the response's headers."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)
 
     return sending

@@ -160,6 +160,9 @@ class FaultRule:
 class RateLimit:
     limit: int
     window_seconds: float = 60.0
+    # A scenario's limit is enforced (429 past it); the server's plan (`--rate-limit`) is only
+    # reported, unless `--enforce-rate-limit`.
+    enforced: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Rate limits as a scenario sets them: a fixed window per scenario and tenant, starting at the
-tenant's first request, on the fake's clock (so a manual clock decides when it resets)."""
+"""Rate limits: the plan the server reports on every API response (`--rate-limit`), and the
+limits scenarios set. Each counts in a fixed window per tenant, starting at the tenant's first
+request, on the fake's clock (so a manual clock decides when it resets)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from connectors_mock.errors import ApiError
 from connectors_mock.scenarios.model import RateLimit
 
 
-@dataclass(frozen=True)
+# Slots, not frozen: one is made for every API request.
+@dataclass(slots=True)
 class RateWindow:
     limit: int
     window_seconds: float
     remaining: int
-    resets_at: datetime
+    # The headers every answer in the window carries, encoded for the ASGI message once.
+    headers: list[tuple[bytes, bytes]]
     # Seconds until the window resets, when this request is over the limit.
-    retry_after: int | None
+    retry_after: int | None = None
 
     def refusal(self) -> ApiError:
         """The 429 for a request over the limit, with the reference's body."""
@@ -31,32 +34,57 @@ class RateWindow:
             retry_after=self.retry_after,
         )
 
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(math.ceil(self.resets_at.timestamp())),
-        }
+
+@dataclass(slots=True)
+class _Window:
+    started: datetime
+    ends: datetime
+    used: int
+    # `X-RateLimit-Limit` and `X-RateLimit-Reset` as the window's answers send them.
+    limit: tuple[bytes, bytes]
+    reset: tuple[bytes, bytes]
+
+
+# The scope of the server's own plan in `RateWindows`: no scenario can be named so (a scenario's
+# name starts with a letter or digit).
+PLAN = "-plan"
+# What `serve` reports by default: the top of the vendor's range of plans.
+DEFAULT_PLAN = RateLimit(3000, 60.0, enforced=False)
+
+
+_NONE_REMAINING = (b"x-ratelimit-remaining", b"0")
+
+
+def _new_window(limit: RateLimit, now: datetime) -> _Window:
+    ends = now + timedelta(seconds=limit.window_seconds)
+    reset = str(math.ceil(ends.timestamp())).encode()
+    return _Window(now, ends, 0, (b"x-ratelimit-limit", str(limit.limit).encode()), (b"x-ratelimit-reset", reset))
 
 
 class RateWindows:
     def __init__(self) -> None:
-        # By tenant, then scenario: when the window began, and the requests counted in it.
-        self._windows: dict[str, dict[str, tuple[datetime, int]]] = {}
+        # By tenant, then scope (a scenario's name, or `PLAN`).
+        self._windows: dict[str, dict[str, _Window]] = {}
 
-    def take(self, scenario: str, limit: RateLimit, tenant: str, now: datetime) -> RateWindow:
-        """Count one request, unless it is over the limit (then its window says when to retry)."""
-        windows = self._windows.setdefault(tenant, {})
-        started, used = windows.get(scenario, (now, 0))
-        length = timedelta(seconds=limit.window_seconds)
-        if now >= started + length:
-            started, used = now, 0
-        resets_at = started + length
-        if used >= limit.limit:
-            retry_after = max(1, math.ceil((resets_at - now).total_seconds()))
-            return RateWindow(limit.limit, limit.window_seconds, 0, resets_at, retry_after)
-        windows[scenario] = (started, used + 1)
-        return RateWindow(limit.limit, limit.window_seconds, limit.limit - used - 1, resets_at, None)
+    def take(self, scope: str, limit: RateLimit, tenant: str, now: datetime) -> RateWindow:
+        """Count one request in `scope` (a scenario's name, or `PLAN`), unless it is over an
+        enforced limit (then its window says when to retry). Past a reported limit, requests
+        go on, with nothing remaining."""
+        windows = self._windows.get(tenant)
+        if windows is None:
+            windows = self._windows[tenant] = {}
+        window = windows.get(scope)
+        if window is None or now >= window.ends:
+            window = windows[scope] = _new_window(limit, now)
+        if window.used >= limit.limit:
+            retry_after = max(1, math.ceil((window.ends - now).total_seconds())) if limit.enforced else None
+            return RateWindow(
+                limit.limit, limit.window_seconds, 0, [window.limit, _NONE_REMAINING, window.reset], retry_after
+            )
+        window.used += 1
+        remaining = limit.limit - window.used
+        headers = [window.limit, (b"x-ratelimit-remaining", str(remaining).encode()), window.reset]
+        return RateWindow(limit.limit, limit.window_seconds, remaining, headers)
 
     def forget(self, scenario: str) -> None:
         for windows in self._windows.values():
