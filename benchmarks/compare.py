@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/compare.py [--duration 10] [--runs 5] [--prism PATH]
                                            [--only fake,prism,ceiling] [--json FILE]
                                            [--threads 2] [--connections 16] [--timeout 10]
+                                           [--fake-arg ARG ...] [--variant-arg ARG ...]
 
 Benchmarks three servers on this machine, only one under load at a time, and prints one
 Markdown table:
@@ -14,6 +15,9 @@ Markdown table:
 - **Prism**: `prism mock openapi.yaml` from `@stoplight/prism-cli` (static examples).
 - **ceiling**: one Starlette route answering a small fixed JSON body for any path, under
   uvicorn with uvloop and httptools, no access log, one worker: what Python can do at best.
+- **variant**, with `--variant-arg`: a second fake, launched with those arguments added, measured
+  beside the first in the same order: what an option costs (`--variant-arg=--rate-limit
+  --variant-arg=off` measures the rate-limit plan every answer reports).
 
 Each route is loaded with wrk (`--latency`) after a 1 s warm-up whose numbers are dropped:
 `getConnector`, `listConnectors` of a tenant holding 10 connectors and of one holding 1,000,
@@ -70,8 +74,10 @@ from servers import (
 )
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-SERVERS = ("fake", "prism", "ceiling")
-LABELS = {"fake": "fake", "prism": "Prism", "ceiling": "ceiling"}
+SERVERS = ("fake", "variant", "prism", "ceiling")
+LABELS = {"fake": "fake", "variant": "variant", "prism": "Prism", "ceiling": "ceiling"}
+# A second fake with other options (`--variant-arg`), measured the same way: what an option costs.
+FAKES = ("fake", "variant")
 PRISM_VERSION = "5.14.2"
 PROBE_PATH = "/v1/connectors/conn_abc123"
 EXAMPLE_SCENARIOS = (
@@ -369,7 +375,7 @@ def benchmark(
             server.wait_first_200(PROBE_PATH, key=KEY_GET, timeout=90.0)
             servers[name] = server, port
             job_paths[name] = EXAMPLE_JOB_PATH
-            if name == "fake":
+            if name in FAKES:
                 job_paths[name], results[name].facts = prepare_fake(port)
         for index in range(len(routes_for(EXAMPLE_JOB_PATH))):
             for name, (_, port) in servers.items():
@@ -467,23 +473,28 @@ def table(results: dict[str, ServerResult], args: argparse.Namespace) -> list[st
     rows.append(("RSS after start-up MiB", {s: r.rss_after_startup_mib for s, r in results.items()}, False, ".1f"))
     rows.append(("peak RSS MiB", {s: r.peak_rss_mib for s, r in results.items()}, False, ".1f"))
 
+    columns = [server for server in SERVERS if server in results]
+    others = [server for server in columns if server != "fake"]
     lines = [
-        "| metric | fake | Prism | ceiling | fake/Prism | fake/ceiling |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| metric | "
+        + " | ".join(LABELS[server] for server in columns)
+        + "".join(f" | fake/{LABELS[other]}" for other in others)
+        + " |",
+        "| --- |" + " ---: |" * (len(columns) + len(others)),
     ]
     for label, values, higher, spec in rows:
         cells = []
-        for server in SERVERS:
+        for server in columns:
             value = values.get(server)
             cells.append("-" if value is None else f"{value:{spec}}{flags.get((label, server), '')}")
         fake_value = values.get("fake")
-        ratios = [ratio(fake_value, values.get(other), higher) for other in ("prism", "ceiling")]
-        lines.append(f"| {label} | {' | '.join(cells)} | {' | '.join(ratios)} |")
+        ratios = [ratio(fake_value, values.get(other), higher) for other in others]
+        lines.append(f"| {label} | {' | '.join(cells + ratios)} |")
     lines += [
         "",
-        "fake/Prism and fake/ceiling: how many times better the fake is, for every row: the fake's"
-        " req/s over the other's, and the other's milliseconds (or MiB) over the fake's. Above 1 the"
-        " fake is better, below 1 worse.",
+        "fake/X: how many times better the fake is, for every row: the fake's req/s over the"
+        " other's, and the other's milliseconds (or MiB) over the fake's. Above 1 the fake is"
+        " better, below 1 worse.",
         "RSS after start-up: VmRSS summed over the server's process tree at the first 200 (median of"
         " the launches). Peak RSS: VmHWM summed over the process tree of the launch that served the"
         " load, read just before stopping it; for the fake that launch holds the 10- and"
@@ -512,10 +523,12 @@ def facts_lines(args: argparse.Namespace, versions: dict[str, str], results: dic
     ]
     for server, result in results.items():
         lines.append(f"- {LABELS[server]}: `{' '.join(result.command)}`")
-    if (fake := results.get("fake")) is not None:
-        facts = fake.facts
+    for name in FAKES:
+        if name not in results:
+            continue
+        facts = results[name].facts
         lines.append(
-            f"- fake state: examples loaded, none active: {', '.join(facts.get('scenarios_loaded', []))}"
+            f"- {name} state: examples loaded, none active: {', '.join(facts.get('scenarios_loaded', []))}"
             f" (active: {', '.join(facts.get('scenarios_active', [])) or 'none'}); a new key holds"
             f" {facts.get('fixture_connectors')} fixture connectors; job"
             f" `{facts.get('job_path')}` was `{facts.get('job_status_before')}` before the load and"
@@ -541,6 +554,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--prism", metavar="PATH", help="an installed prism binary: skip the npm install")
     parser.add_argument("--prism-version", default=PRISM_VERSION, help=f"what npm installs (default {PRISM_VERSION})")
     parser.add_argument("--only", default=",".join(SERVERS), help="a subset of fake,prism,ceiling (default all)")
+    parser.add_argument(
+        "--variant-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="run a second fake, with this argument added, beside the first and measured the same way, "
+        "repeatable (--variant-arg=--rate-limit --variant-arg=off): what an option costs",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
     parser.add_argument(
         "--fake-arg",
@@ -551,8 +572,10 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
-    if not args.only or set(args.only) - set(SERVERS):
-        parser.error(f"--only takes names among {', '.join(SERVERS)}")
+    if not args.only or set(args.only) - set(SERVERS) or "variant" in args.only:
+        parser.error("--only takes names among fake, prism, ceiling")
+    if args.variant_arg:
+        args.only.append("variant")
     if args.runs < 1 or args.duration < 1 or args.threads < 1 or args.connections < args.threads:
         parser.error("--runs and --duration must be at least 1, --connections at least --threads")
     return args
@@ -567,6 +590,15 @@ def workspace() -> Iterator[Path]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def fake_commands(script: str, extra: list[str]) -> tuple[Callable[[int], list[str]], Callable[[int], list[str]]]:
+    """How the fake is launched for its start-up runs, and for the load (with the manual
+    clock, so the running job stays running)."""
+    return (
+        lambda port: [script, "serve", "--port", str(port), *extra],
+        lambda port: [script, "serve", "--clock", "manual", "--port", str(port), *extra],
+    )
+
+
 def run(args: argparse.Namespace, workdir: Path) -> None:
     wrk = Wrk(find_wrk(), args, workdir)
     fake_script = console_script()
@@ -575,10 +607,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     if "fake" in args.only:
         versions["connectors-mock"] = version_of([fake_script, "--version"])
         extra = list(args.fake_arg)
-        commands["fake"] = (
-            lambda port: [fake_script, "serve", "--port", str(port), *extra],
-            lambda port: [fake_script, "serve", "--clock", "manual", "--port", str(port), *extra],
-        )
+        commands["fake"] = fake_commands(fake_script, extra)
+    if "variant" in args.only:
+        commands["variant"] = fake_commands(fake_script, [*args.fake_arg, *args.variant_arg])
     if "prism" in args.only:
         prism = os.path.abspath(args.prism) if args.prism else install_prism(args.prism_version, workdir)
         versions["Prism"] = f"{version_of([prism, '--version'])} (Node.js {version_of(['node', '--version'])})"
