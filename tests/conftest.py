@@ -27,6 +27,9 @@ from connectors_mock.oauth import OAuthFlows
 from connectors_mock.spec import Spec, default_spec
 from connectors_mock.state import Backend, Shared
 
+# `pytester`: the pytest plugins (the fixture, the contract suite) run as their users run them.
+pytest_plugins = ["pytester"]
+
 SEED = 20240120
 S3_CREATE: dict[str, Any] = {
     "name": "Document Storage",

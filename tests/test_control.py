@@ -119,6 +119,33 @@ def test_a_binding_belongs_to_the_key_and_team_that_made_it(make_client: ClientF
     assert anonymous.status_code == 401
 
 
+def test_a_tenant_reads_its_own_data_and_forgets_only_itself(make_client: ClientFactory) -> None:
+    client = make_client("key-a")
+    other = make_client("key-b", app=client.app)
+    made = client.post("/v1/connectors", json=S3_CREATE).json()["data"]
+    job = client.post(f"/v1/connectors/{made['id']}/sync", json={}).json()["data"]
+    assert client.post("/_mock/scenarios", content=OUTAGE).status_code == 201
+    assert client.put("/_mock/binding", json={"scenario": "outage"}).status_code == 200
+    assert other.post("/v1/connectors", json=S3_CREATE).status_code == 201
+
+    held = client.get("/_mock/tenant").json()["data"]
+    assert held["tenant"] == client.get("/_mock/binding").json()["data"]["tenant"]
+    assert made["id"] in [c["id"] for c in held["connectors"]]
+    assert job["jobId"] in [j["jobId"] for j in held["jobs"]]
+    assert "AKIA" not in str(held), "no credentials"
+    assert "key-a" not in str(held), "tenants are named by label, not by key"
+
+    assert client.delete("/_mock/tenant").status_code == 204
+    assert client.get("/_mock/binding").json()["data"]["scenario"] is None, "the binding went with it"
+    names = [c["name"] for c in client.get("/v1/connectors").json()["data"]]
+    assert len(names) == 8, "it starts afresh from the fixtures"
+    assert S3_CREATE["name"] not in names
+    assert client.get(f"/v1/connectors/{made['id']}/sync/{job['jobId']}").status_code == 404
+    assert S3_CREATE["name"] in [c["name"] for c in other.get("/v1/connectors").json()["data"]], "others keep theirs"
+    assert client.delete("/_mock/tenant").status_code == 204, "forgetting twice is no error"
+    assert client.get("/_mock/journal?operation=createConnector").json()["data"]["entries"], "the journal keeps all"
+
+
 def test_reset_returns_every_tenant_to_the_fixtures_with_the_same_ids(make_client: ClientFactory) -> None:
     client = make_client()
     first = client.post("/v1/connectors", json=S3_CREATE).json()["data"]["id"]

@@ -35,6 +35,7 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     } <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "connectors_mock = connectors_mock.contract.entry" in entry_points
+    assert "connectors_mock_fixture = connectors_mock.pytest_plugin" in entry_points
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],

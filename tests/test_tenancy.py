@@ -19,6 +19,19 @@ def test_past_the_limit_the_least_recently_seen_is_forgotten() -> None:
     assert "b" not in roster
 
 
+def test_a_tenant_forgotten_on_request_is_not_reported_as_evicted() -> None:
+    forgotten: list[str] = []
+    evicted: list[str] = []
+    roster = TenantRoster(2, [forgotten.append], [evicted.append])
+    roster.seen("a")
+    roster.forget("a")
+    roster.forget("never-seen")
+    assert (forgotten, evicted, len(roster)) == (["a", "never-seen"], [], 0)
+    for tenant in ("b", "c", "d"):
+        roster.seen(tenant)
+    assert (forgotten[-1], evicted) == ("b", ["b"])
+
+
 def test_an_evicted_tenant_is_journaled_and_starts_afresh_while_busy_ones_keep_their_state(
     make_client: ClientFactory,
 ) -> None:

@@ -114,7 +114,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         library.load(scenario, activate=True, apply_clock=False)
     journal = Journal(settings.journal_size)
     forget = (backend.forget, library.forget_tenant, envelope.forget_tenant, flows.forget_tenant)
-    roster = TenantRoster(settings.max_tenants, [*forget, _journal_eviction(journal, clock, settings.max_tenants)])
+    roster = TenantRoster(settings.max_tenants, forget, [_journal_eviction(journal, clock, settings.max_tenants)])
 
     by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
     for operation, handler in bound:

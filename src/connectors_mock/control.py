@@ -31,7 +31,7 @@ from connectors_mock.masking import MASK
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
-from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, read_snapshot
+from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, read_snapshot, tenant_json
 from connectors_mock.spec import Spec
 from connectors_mock.state import Backend
 from connectors_mock.tenancy import TenantRoster
@@ -146,6 +146,8 @@ class ControlApi:
             ("/_mock/binding", self.read_binding, "GET"),
             ("/_mock/binding", self.bind, "PUT"),
             ("/_mock/binding", self.unbind, "DELETE"),
+            ("/_mock/tenant", self.read_tenant, "GET"),
+            ("/_mock/tenant", self.forget_tenant, "DELETE"),
             ("/_mock/reset", self.reset, "POST"),
             ("/_mock/journal", self.read_journal, "GET"),
             ("/_mock/journal", self.clear_journal, "DELETE"),
@@ -282,6 +284,15 @@ class ControlApi:
 
     async def unbind(self, request: Request) -> Response:
         self.library.unbind(self._tenant(request))
+        return self._no_content(request)
+
+    async def read_tenant(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        self.control.roster.seen(tenant)
+        return self._ok(request, tenant_json(self.control.backend, tenant))
+
+    async def forget_tenant(self, request: Request) -> Response:
+        self.control.roster.forget(self._tenant(request))
         return self._no_content(request)
 
     async def reset(self, request: Request) -> Response:

@@ -21,6 +21,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httptools
@@ -243,8 +244,10 @@ class Server(uvicorn.Server):
 
     announce = True
     address: str | None = None
+    loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.started and sockets:
             host, port = sockets[0].getsockname()[:2]
@@ -287,6 +290,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+@dataclass(frozen=True)
+class Serving:
+    """An app served in a thread: where it listens, and the event loop it runs on, for code
+    that must act on its state from another thread (`asyncio.run_coroutine_threadsafe`)."""
+
+    url: str
+    loop: asyncio.AbstractEventLoop
+
+
 @contextmanager
 def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `app` in a thread for the duration of a `with` block; yields its base URL.
@@ -294,6 +306,13 @@ def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     with running(build_app(Settings(seed=1))) as url:
         httpx.get(f"{url}/v1/connectors", headers={"Authorization": "Bearer k"})
     """
+    with serving(app, host, port) as served:
+        yield served.url
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[Serving]:
+    """`running`, yielding the event loop as well as the URL."""
     sock = bind(host, port)
     server = Server(config(app))
     server.announce = False
@@ -302,11 +321,11 @@ def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     thread.start()
     try:
         # uvicorn sets `started` inside its startup, a moment before ours records the address.
-        while server.address is None:
+        while server.address is None or server.loop is None:
             if not thread.is_alive():
                 raise RuntimeError("the server stopped while starting")
             thread.join(0.01)
-        yield server.address
+        yield Serving(server.address, server.loop)
     finally:
         server.should_exit = True
         thread.join(10)

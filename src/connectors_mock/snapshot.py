@@ -14,6 +14,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
+from connectors_mock.auth import tenant_label
 from connectors_mock.clock import isoformat, parse_timestamp
 from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError, validation_failed
@@ -156,6 +157,11 @@ def export_state(backend: Backend, now: datetime) -> dict[str, Any]:
         "exportedAt": isoformat(now),
         "tenants": [_tenant_json(label, tenants[label]) for label in sorted(tenants)],
     }
+
+
+def tenant_json(backend: Backend, key: str) -> dict[str, Any]:
+    """One key's tenant, as a snapshot holds it (made from the fixtures if it is new)."""
+    return _tenant_json(tenant_label(key), backend.tenant(key))
 
 
 def import_state(backend: Backend, document: Any, spec: Spec) -> int:

@@ -19,13 +19,17 @@ Forget = Callable[[str], object]
 
 class TenantRoster:
     """Every tenant seen, least recently first; past `limit`, the least recently seen is
-    handed to every `forget` and dropped."""
+    handed to every `forget` and to `evicted`, and dropped."""
 
-    def __init__(self, limit: int = DEFAULT_MAX_TENANTS, forget: Iterable[Forget] = ()) -> None:
+    def __init__(
+        self, limit: int = DEFAULT_MAX_TENANTS, forget: Iterable[Forget] = (), evicted: Iterable[Forget] = ()
+    ) -> None:
         if limit < 1:
             raise ValueError(f"at least one tenant must be remembered, not {limit}")
         self.limit = limit
         self._forget = list(forget)
+        # Told only of tenants forgotten to make room, which their clients did not ask for.
+        self._evicted = list(evicted)
         self._seen: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -42,8 +46,18 @@ class TenantRoster:
         self._seen[tenant] = None
         while len(self._seen) > self.limit:
             oldest, _ = self._seen.popitem(last=False)
-            for forget in self._forget:
-                forget(oldest)
+            self._drop(oldest)
+            for evicted in self._evicted:
+                evicted(oldest)
+
+    def forget(self, tenant: str) -> None:
+        """Drop `tenant` everywhere now, as its client asked (`DELETE /_mock/tenant`)."""
+        self._seen.pop(tenant, None)
+        self._drop(tenant)
+
+    def _drop(self, tenant: str) -> None:
+        for forget in self._forget:
+            forget(tenant)
 
     def clear(self) -> None:
         self._seen.clear()

@@ -83,6 +83,23 @@ def test_a_window_opens_and_closes_on_the_fakes_clock(load: Load, clock: Virtual
     assert seen == [False, False, True, False]  # at 0, 7, 14, 21 seconds
 
 
+def test_a_bound_tenants_window_opens_from_its_binding(load: Load, clock: VirtualClock) -> None:
+    library = ScenarioLibrary(clock)
+    library.load(
+        load("name: down\nfaults:\n  - when: {window: {until: 30}}\n    error: {status: 503}\n"), activate=False
+    )
+    clock.advance(100)
+    library.bind("late", "down")
+    view = library.view_for("late")
+    assert library.decide(view, facts("late")).outcome is not None, "bound 100 s after loading: the outage starts now"
+    assert library.decide(view, facts("early")).outcome is None, "an unbound key's window counts from the load"
+    clock.advance(30)
+    assert library.decide(view, facts("late")).outcome is None, "and ends 30 s after the binding"
+    library.forget_tenant("late")
+    library.bind("late", "down")
+    assert library.decide(library.view_for("late"), facts("late")).outcome is not None, "a new binding starts anew"
+
+
 def test_matching_by_operation_tenant_team_and_header(load: Load, clock: VirtualClock) -> None:
     library = ScenarioLibrary(clock)
     library.load(

@@ -124,6 +124,9 @@ class ScenarioLibrary:
         self._loaded: dict[str, Loaded] = {}
         self._active: list[str] = []
         self._bindings: dict[str, str] = {}
+        # A bound tenant's fault windows count from its binding: a test that binds `outage` to
+        # its own key meets the outage from then, however long ago the scenario was loaded.
+        self._bound_at: dict[str, datetime] = {}
         self._active_view = EMPTY_VIEW
         self._views: dict[str, View] = {}
         # By tenant ("" for keyless requests), then (scenario, rule): the calls the rule has
@@ -156,6 +159,7 @@ class ScenarioLibrary:
         if name in self._active:
             self._active.remove(name)
         self._bindings = {tenant: bound for tenant, bound in self._bindings.items() if bound != name}
+        self._bound_at = {tenant: at for tenant, at in self._bound_at.items() if tenant in self._bindings}
         self._forget_counts(name)
         self._changed()
         return loaded
@@ -164,6 +168,7 @@ class ScenarioLibrary:
         self._loaded.clear()
         self._active.clear()
         self._bindings.clear()
+        self._bound_at.clear()
         self.reset_counters()
         self._changed()
 
@@ -182,10 +187,12 @@ class ScenarioLibrary:
     def bind(self, tenant: str, name: str) -> Loaded:
         loaded = self._get(name)
         self._bindings[tenant] = name
+        self._bound_at[tenant] = self._clock.now()
         return loaded
 
     def unbind(self, tenant: str) -> None:
         self._bindings.pop(tenant, None)
+        self._bound_at.pop(tenant, None)
 
     def binding(self, tenant: str) -> str | None:
         return self._bindings.get(tenant)
@@ -204,6 +211,7 @@ class ScenarioLibrary:
         self._calls.pop(tenant, None)
         self._rates.forget_tenant(tenant)
         self._bindings.pop(tenant, None)
+        self._bound_at.pop(tenant, None)
 
     # What applies to a request --------------------------------------------------------------
 
@@ -289,10 +297,15 @@ class ScenarioLibrary:
         if when.every is not None and call % when.every:
             return False
         if when.window_from is not None or when.window_until is not None:
-            since = (now - loaded.loaded_at).total_seconds()
+            since = (now - self._window_start(loaded, tenant)).total_seconds()
             if since < (when.window_from or 0) or (when.window_until is not None and since >= when.window_until):
                 return False
         return when.probability is None or self._draw(loaded, rule, tenant, call, "hit") < when.probability
+
+    def _window_start(self, loaded: Loaded, tenant: str | None) -> datetime:
+        if tenant is not None and self._bindings.get(tenant) == loaded.name:
+            return max(loaded.loaded_at, self._bound_at[tenant])
+        return loaded.loaded_at
 
 
 def _matches(match: RequestMatch, request: RequestFacts) -> bool:
