@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -334,3 +336,80 @@ def test_enforcing_no_plan_is_refused() -> None:
     result = serve_once("--rate-limit", "off", "--enforce-rate-limit")
     assert result.returncode == 2
     assert "--enforce-rate-limit needs a plan" in result.stderr
+
+
+def environment(**variables: str) -> dict[str, str]:
+    return {**os.environ, **{f"CONNECTORS_MOCK_{name}": value for name, value in variables.items()}}
+
+
+def test_options_come_from_the_environment_and_a_flag_wins(tmp_path: Path) -> None:
+    env = environment(SEED="1", API_KEYS="env-a, env-b", RATE_LIMIT="10/60", ACCESS_LOG="yes")
+    with serving(env=env) as (_, url):
+        assert get(f"{url}/_mock/clock")[1]["data"]["now"] == "2025-01-01T00:00:00Z"
+        assert get(f"{url}/v1/connectors", "env-b")[0] == 200
+        assert get(f"{url}/v1/connectors", "other")[0] == 401
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{url}/v1/connectors", headers={"Authorization": "Bearer env-a"}), timeout=5
+        ) as answer:
+            assert answer.headers["X-RateLimit-Limit"] == "10"
+    with serving("--api-key", "flag-c", "--rate-limit", "off", env=env) as (_, url):
+        assert get(f"{url}/v1/connectors", "flag-c")[0] == 200
+        assert get(f"{url}/v1/connectors", "env-a")[0] == 401, "the flag's keys replace the environment's"
+
+
+def test_a_wrong_environment_value_names_its_variable() -> None:
+    for name, value, problem in (
+        ("PORT", "eighty", "CONNECTORS_MOCK_PORT='eighty'"),
+        ("CLOCK", "sundial", "'sundial' is not one of real, manual"),
+        ("WATCH", "perhaps", "CONNECTORS_MOCK_WATCH='perhaps': say 1, true, yes, on or 0, false, no, off"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "connectors_mock", "serve"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=environment(**{name: value}),
+        )
+        assert result.returncode == 2
+        assert problem in result.stderr
+
+
+def test_help_names_the_variable_of_every_option() -> None:
+    from connectors_mock.cli import _parser, environment_variable  # noqa: PLC0415
+
+    serve = next(action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)).choices[
+        "serve"
+    ]
+    options = [action for action in serve._actions if action.option_strings and action.dest != "help"]
+    assert len(options) >= 20
+    shown = subprocess.run(
+        [sys.executable, "-m", "connectors_mock", "serve", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for action in options:
+        assert f"[env: {environment_variable(action)}]" in " ".join(shown.split()), action.dest
+
+
+def test_keys_and_the_admin_token_from_files_stay_out_of_the_process_list(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# the team's keys\nfile-key-one\n\n  file-key-two  \n")
+    token = tmp_path / "token"
+    token.write_text("file-admin-token\n")
+    with serving("--api-key-file", str(keys), "--admin-token-file", str(token)) as (process, url):
+        assert get(f"{url}/v1/connectors", "file-key-two")[0] == 200
+        assert get(f"{url}/v1/connectors", "other")[0] == 401
+        assert get(f"{url}/_mock/clock")[0] == 401
+        request = urllib.request.Request(f"{url}/_mock/clock", headers={"X-Mock-Admin-Token": "file-admin-token"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        assert b"file-key" not in command_line
+        assert b"file-admin-token" not in command_line
+    keys.write_text("ok-key\nclé-secrète\n")
+    result = serve_once("--api-key-file", str(keys))
+    assert result.returncode == 2
+    assert f"{keys}: entry 2 cannot be sent in a header" in result.stderr
+    assert "secrète" not in result.stderr, "a secret is not quoted back"
+    result = serve_once("--api-key-file", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert f"cannot read the API key file {tmp_path / 'missing'}" in result.stderr

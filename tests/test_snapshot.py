@@ -106,7 +106,7 @@ def test_an_export_imports_into_a_fresh_fake_and_exports_again_the_same(
     built: Built, make_backend: BackendFactory, spec: Spec
 ) -> None:
     exported = export_state(built.backend, built.clock.now())
-    assert exported["version"] == 1
+    assert exported["version"] == 2
     assert exported["exportedAt"] == "2025-01-01T00:00:16Z"
     assert [t["tenant"] for t in exported["tenants"]] == sorted([tenant_label(KEY), tenant_label(TEAM_KEY)])
     mine = next(t for t in exported["tenants"] if t["tenant"] == tenant_label(KEY))
@@ -262,7 +262,7 @@ def connector(index: int, **fields: Any) -> Change:
 
 
 REFUSALS: list[tuple[str, Change, str]] = [
-    ("a later version", lambda d: d.update(version=2), "$.version"),
+    ("a later version", lambda d: d.update(version=3), "$.version"),
     ("an API key for a label", tenant0(lambda t: t.update(tenant=KEY)), "$.tenants[0].tenant"),
     ("a tenant twice", lambda d: d["tenants"].append(copy.deepcopy(d["tenants"][0])), "$.tenants[1].tenant"),
     ("credentials", connector(0, credentials={"accessKeyId": "AKIA"}), "$.tenants[0].connectors[0].credentials"),
@@ -313,6 +313,7 @@ def test_a_refused_import_names_the_field_and_changes_nothing(
     change(document)
     tenant = backend.tenant(KEY)
     tenant.authorize_oauth("notion", collection=None, name=None, redirect_uri="http://app.test/cb")
+    before = export_state(backend, now)
     with pytest.raises(ApiError) as refused:
         import_state(backend, document, spec)
     assert (refused.value.status, refused.value.code) == (422, "validation_failed")
@@ -328,7 +329,7 @@ def test_a_refused_import_keeps_the_import_before_it(small: Backend, spec: Spec)
     document = export_state(small, now)
     import_state(small, document, spec)
     with pytest.raises(ApiError):
-        import_state(small, {**document, "version": 2}, spec)
+        import_state(small, {**document, "version": 3}, spec)
     assert export_state(small, now) == document
     assert [c.name for c in small.tenant(KEY).list_connectors()] == ["One", "Two", "Three"]
 
@@ -421,3 +422,37 @@ def test_an_import_of_a_hundred_thousand_wrong_items_costs_the_first_hundred(
     assert response.status_code == 422
     assert "at least 100 more" in response.json()["error"]["message"]
     assert errors_built[0] < 1000
+
+
+def test_oauth_flows_come_back_from_a_snapshot_that_holds_none_of_their_codes(
+    small: Backend, make_backend: BackendFactory, spec: Spec
+) -> None:
+    tenant, flows = small.tenant(KEY), small.shared.flows
+    pending = tenant.authorize_oauth("notion", collection="col_a", name=None, redirect_uri="http://app.test/cb")
+    approved = tenant.authorize_oauth("notion", collection="col_a", name="Wiki", redirect_uri="http://app.test/cb")
+    flows.decide("notion", approved.state, approve=True)
+    document = json.loads(json.dumps(export_state(small, small.shared.clock.now())))
+    assert approved.code not in json.dumps(document)
+    assert KEY not in json.dumps(document)
+    assert [flow["tenant"] for flow in document["oauthFlows"]] == [tenant_label(KEY)] * 2
+
+    fresh = make_backend(clock=small.shared.clock)
+    import_state(fresh, document, spec)
+    mine = fresh.tenant(KEY)
+    made = mine.complete_oauth("notion", code=approved.code, state=approved.state, name=None, collection=None)
+    assert made.name == "Wiki", "the code its browser took away still completes it"
+    with pytest.raises(ApiError, match="another API key"):
+        fresh.tenant("someone-else").complete_oauth(
+            "notion", code=approved.code, state=approved.state, name=None, collection=None
+        )
+    restored = fresh.shared.flows.decide("notion", pending.state, approve=True)
+    assert restored.code not in ("", pending.code), "a pending flow gets a code nobody has seen"
+    assert mine.complete_oauth("notion", code=restored.code, state=pending.state, name="Notes", collection=None)
+
+
+def test_a_version_1_snapshot_still_imports(small: Backend, make_backend: BackendFactory, spec: Spec) -> None:
+    document = export_state(small, small.shared.clock.now())
+    old = {"version": 1, "exportedAt": document["exportedAt"], "tenants": document["tenants"]}
+    fresh = make_backend(clock=small.shared.clock)
+    assert import_state(fresh, old, spec) == 1
+    assert [c.name for c in fresh.tenant(KEY).list_connectors()] == ["One", "Two", "Three"]

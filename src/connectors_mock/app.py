@@ -4,7 +4,8 @@ errors turned into the error envelope in one place."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from connectors_mock.inputs import read_inputs, sent_headers
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import DEFAULT_CAPACITY, Journal, JournalEvent
 from connectors_mock.oauth import OAuthFlows
+from connectors_mock.persistence import StateKeeper, read_state_file, restore_clock
 from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
 from connectors_mock.scenarios.middleware import (
@@ -44,8 +46,10 @@ from connectors_mock.scenarios.rate_limit import DEFAULT_PLAN
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
 from connectors_mock.tenancy import DEFAULT_MAX_TENANTS, TenantRoster
+from connectors_mock.watching import FileWatcher, Watched
 
 logger = logging.getLogger("connectors_mock")
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class Settings:
     # The rate limit every API response reports (`X-RateLimit-*`), and enforces only when
     # it says so; None reports none. A scenario's `rate_limit` takes over where it applies.
     rate_limit: RateLimit | None = DEFAULT_PLAN
+    # Read at start when it exists, written while serving (`persistence.py`).
+    state_file: Path | None = None
+    # Follow the fixture file and the scenarios' files on disk (`watching.py`).
+    watch: bool = False
 
 
 def startup_seed(seed: int | None, scenarios: tuple[Scenario, ...]) -> int | None:
@@ -113,12 +121,13 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         # Their clock settings are already in `clock`, under whatever the command line said.
         library.load(scenario, activate=True, apply_clock=False)
     journal = Journal(settings.journal_size)
+    keeper, watcher = _keeper_and_watcher(
+        settings, spec=spec, seed=seed, clock=clock, backend=backend, library=library, journal=journal
+    )
     forget = (backend.forget, library.forget_tenant, envelope.forget_tenant, flows.forget_tenant)
     roster = TenantRoster(settings.max_tenants, forget, [_journal_eviction(journal, clock, settings.max_tenants)])
 
-    by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
-    for operation, handler in bound:
-        by_path.setdefault(operation.path, {})[operation.method] = (operation, handler)
+    by_path = _by_path(bound)
 
     def route_for(path: str, methods: Mapping[str, tuple[Operation, Handler]]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -149,7 +158,9 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     def base_url(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
 
-    control = Control(clock, library, journal, backend, spec, envelope, roster, settings.api_keys, settings.admin_token)
+    control = Control(
+        clock, library, journal, backend, spec, envelope, roster, settings.api_keys, settings.admin_token, keeper
+    )
     # The API's routes first: they take nearly every request, and no `/_mock` path is one of
     # theirs. Among them, literal segments win over parameters (`/oauth/...` before `/{id}/...`).
     routes: list[BaseRoute] = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
@@ -176,6 +187,7 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         routes=routes,
         middleware=[cross_origin, scenario_faults],
         exception_handlers=_error_handlers(envelope),
+        lifespan=_background(keeper, watcher),
     )
     # `/v1/connectors/` is not in the contract: a 404, not a redirect built from the Host header.
     app.router.redirect_slashes = False
@@ -185,6 +197,67 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     # How the server answers what it refuses before the app sees it (`server.HttpProtocol`).
     app.state.edge_errors = envelope.edge_error
     return app
+
+
+def _by_path(bound: list[tuple[Operation, Handler]]) -> dict[str, dict[str, tuple[Operation, Handler]]]:
+    by_path: dict[str, dict[str, tuple[Operation, Handler]]] = {}
+    for operation, handler in bound:
+        by_path.setdefault(operation.path, {})[operation.method] = (operation, handler)
+    return by_path
+
+
+def _keeper_and_watcher(
+    settings: Settings,
+    *,
+    spec: Spec,
+    seed: int | None,
+    clock: VirtualClock,
+    backend: Backend,
+    library: ScenarioLibrary,
+    journal: Journal,
+) -> tuple[StateKeeper | None, FileWatcher | None]:
+    """The state file read into the backend, and what keeps it and the watched files up to
+    date. A state file that cannot be used raises `StateFileError`."""
+    keeper = None
+    if settings.state_file is not None:
+        restored = read_state_file(settings.state_file, spec)
+        if restored is not None:
+            restored.apply(backend)
+            restore_clock(clock, restored.clock)
+        keeper = StateKeeper(settings.state_file, backend, clock)
+    watcher = None
+    if settings.watch:
+        files = {Path(s.source): s.name for s in settings.scenarios if s.source != "runtime"}
+        watcher = FileWatcher(
+            Watched(settings.fixtures, files),
+            spec=spec,
+            seed=seed,
+            clock=clock,
+            backend=backend,
+            library=library,
+            journal=journal,
+        )
+    return keeper, watcher
+
+
+def _background(keeper: StateKeeper | None, watcher: FileWatcher | None) -> Lifespan:
+    """What runs beside the requests while the server serves: the state keeper, the watcher."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if keeper is not None:
+            keeper.start()
+        if watcher is not None:
+            watcher.start()
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            if keeper is not None:
+                await keeper.stop()
+
+    return lifespan
 
 
 def _journal_eviction(journal: Journal, clock: VirtualClock, limit: int) -> Callable[[str], None]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit
 
 from connectors_mock import __version__, resources, server
@@ -29,6 +30,8 @@ from connectors_mock.contract.options import (
     seconds,
 )
 from connectors_mock.fixtures import FixtureError
+from connectors_mock.logs import LOG_FORMATS, log_request
+from connectors_mock.persistence import StateFileError
 from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
 from connectors_mock.scenarios.model import RateLimit
 from connectors_mock.scenarios.rate_limit import DEFAULT_PLAN
@@ -126,6 +129,36 @@ def _parser() -> argparse.ArgumentParser:
         help="let pages on ORIGIN (such as http://localhost:3000) read /_mock and change the fake's state "
         "(repeatable); the API itself is open to every origin",
     )
+    serve.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="FILE",
+        help="accept the keys in FILE too, one a line (blank lines and # comments skipped), so keys stay out of "
+        "ps and shell history",
+    )
+    serve.add_argument(
+        "--admin-token-file", type=Path, metavar="FILE", help="--admin-token, read from the first line of FILE"
+    )
+    serve.add_argument(
+        "--state-file",
+        type=Path,
+        metavar="FILE",
+        help="keep the state in FILE: loaded at start if it exists, written (whole, atomically) within a second "
+        "of a change and at shutdown",
+    )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload the --fixtures and --scenario files when they change on disk; a broken edit keeps the last "
+        "good version running",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text, for a person, or json: one JSON object per line, for log tooling (default: %(default)s)",
+    )
+    _from_environment(serve)
     check = commands.add_parser(
         "check-scenario",
         help="check scenario files",
@@ -161,6 +194,86 @@ def _parser() -> argparse.ArgumentParser:
     ):
         verify.add_argument(option, type=kind, help=text)
     return parser
+
+
+ENVIRONMENT_PREFIX = "CONNECTORS_MOCK_"
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+class _AppendOverEnvironment(argparse._AppendAction):
+    """`append`, whose first use on the command line replaces the environment's list rather
+    than adding to it: a flag wins over the environment."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, [])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def environment_variable(action: argparse.Action) -> str:
+    """`--api-key` (dest `api_keys`) is CONNECTORS_MOCK_API_KEYS; `--port` is CONNECTORS_MOCK_PORT."""
+    return ENVIRONMENT_PREFIX + action.dest.upper()
+
+
+def _from_environment(parser: argparse.ArgumentParser) -> None:
+    """Every option of `parser` may come from its environment variable instead: the command
+    line wins, then the environment, then the default. `--help` names each variable."""
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        variable = environment_variable(action)
+        action.help = f"{action.help} [env: {variable}]"
+        if isinstance(action, argparse._AppendAction):
+            action.__class__ = _AppendOverEnvironment
+        text = os.environ.get(variable)
+        if text is None:
+            continue
+        try:
+            action.default = _environment_value(action, text)
+        except (argparse.ArgumentTypeError, ValueError) as problem:
+            parser.error(f"{variable}={text!r}: {problem}")
+
+
+def _environment_value(action: argparse.Action, text: str) -> Any:
+    if isinstance(action, argparse._StoreTrueAction):
+        if text.strip().lower() not in TRUE + FALSE:
+            raise ValueError(f"say {', '.join(TRUE)} or {', '.join(name for name in FALSE if name)}")
+        return text.strip().lower() in TRUE
+    convert = action.type if callable(action.type) else str
+    if isinstance(action, argparse._AppendAction):
+        # Several values, as the option repeated: comma-separated.
+        return [_checked(action, convert(part.strip())) for part in text.split(",") if part.strip()]
+    return _checked(action, convert(text))
+
+
+def _checked(action: argparse.Action, value: Any) -> Any:
+    if action.choices is not None and value not in action.choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(map(str, action.choices))}")
+    return value
+
+
+def _lines_of(path: Path, what: str) -> list[str]:
+    """A secrets file's lines, without blanks and # comments; each must be a key or token."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CannotStart(f"cannot read the {what} file {path}: {error}") from None
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    for number, line in enumerate(lines, 1):
+        try:
+            _token(line)
+        except argparse.ArgumentTypeError:
+            # Not quoted back: it is a secret.
+            raise CannotStart(
+                f"{path}: entry {number} cannot be sent in a header (printable ASCII, no spaces)"
+            ) from None
+    return lines
 
 
 def _token(text: str) -> str:
@@ -224,59 +337,77 @@ def _port(text: str) -> int:
     return port
 
 
+class CannotStart(Exception):
+    """Why `serve` stops before it serves; printed after `connectors-mock: `."""
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
-        scenarios = tuple(load_files(args.scenarios, default_spec()))
-    except ScenarioError as error:
-        print(f"connectors-mock: cannot start: invalid scenario\n{error}", file=sys.stderr)
-        return 2
-    if args.enforce_rate_limit and args.rate_limit is None:
-        print("connectors-mock: --enforce-rate-limit needs a plan to enforce (--rate-limit N/SECONDS)", file=sys.stderr)
-        return 2
-    seed = startup_seed(args.seed, scenarios)
-    clock = startup_clock(seed, args.clock, args.speed, scenarios)
-    if args.speed is not None and clock.mode == "manual":
-        print(
-            "connectors-mock: --speed sets how fast a real clock runs; a manual clock moves only when advanced "
-            "(add --clock real)",
-            file=sys.stderr,
-        )
-        return 2
-    settings = Settings(
-        fixtures=args.fixtures,
-        seed=seed,
-        api_keys=frozenset(args.api_keys) if args.api_keys else None,
-        clock=clock,
-        public_url=args.public_url,
-        scenarios=scenarios,
-        admin_token=args.admin_token,
-        max_tenants=args.max_tenants,
-        cors_origins=tuple(args.cors_origins),
-        rate_limit=replace(args.rate_limit, enforced=args.enforce_rate_limit) if args.rate_limit else None,
-    )
-    try:
-        app = build_app(settings)
-    except (FixtureError, SpecMismatch) as exc:
+        app = build_app(_settings(args))
+    except (FixtureError, SpecMismatch, StateFileError) as exc:
         print(f"connectors-mock: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except CannotStart as refused:
+        print(f"connectors-mock: {refused}", file=sys.stderr)
         return 2
     try:
         sock = server.bind(args.host, args.port)
     except OSError as exc:
         print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    config = server.config(app, access_log=args.access_log)
+    config = server.config(app, access_log=args.access_log, log_format=args.log_format)
     if args.access_log:
         # Only the request lines: uvicorn's own start-up chatter stays at warning.
-        access = logging.getLogger("uvicorn.access")
-        access.setLevel(logging.INFO)
-        access.addFilter(_without_query)
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+        if args.log_format == "json":
+            app.state.journal.listeners.append(log_request)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
     # handler was there before; this one turns a requested stop into exit status 0, so
     # `kill $pid; wait $pid` under `set -e` does not fail a CI script.
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
-    server.Server(config).run(sockets=[sock])
+    served = server.Server(config)
+    served.log_format = args.log_format
+    served.run(sockets=[sock])
     return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The app's settings from `serve`'s options, or `CannotStart` saying what is wrong."""
+    try:
+        scenarios = tuple(load_files(args.scenarios, default_spec()))
+    except ScenarioError as error:
+        raise CannotStart(f"cannot start: invalid scenario\n{error}") from None
+    if args.enforce_rate_limit and args.rate_limit is None:
+        raise CannotStart("--enforce-rate-limit needs a plan to enforce (--rate-limit N/SECONDS)")
+    seed = startup_seed(args.seed, scenarios)
+    clock = startup_clock(seed, args.clock, args.speed, scenarios)
+    if args.speed is not None and clock.mode == "manual":
+        raise CannotStart(
+            "--speed sets how fast a real clock runs; a manual clock moves only when advanced (add --clock real)"
+        )
+    if args.admin_token and args.admin_token_file:
+        raise CannotStart("give --admin-token or --admin-token-file, not both")
+    api_keys = [*(args.api_keys or ()), *(_lines_of(args.api_key_file, "API key") if args.api_key_file else ())]
+    admin_token = args.admin_token
+    if args.admin_token_file:
+        admin_token = next(iter(_lines_of(args.admin_token_file, "admin token")), None)
+        if admin_token is None:
+            raise CannotStart(f"{args.admin_token_file} holds no admin token")
+    return Settings(
+        fixtures=args.fixtures,
+        seed=seed,
+        api_keys=frozenset(api_keys) if api_keys else None,
+        clock=clock,
+        public_url=args.public_url,
+        scenarios=scenarios,
+        admin_token=admin_token,
+        max_tenants=args.max_tenants,
+        cors_origins=tuple(args.cors_origins),
+        rate_limit=replace(args.rate_limit, enforced=args.enforce_rate_limit) if args.rate_limit else None,
+        state_file=args.state_file,
+        watch=args.watch,
+    )
 
 
 def check_scenario(args: argparse.Namespace) -> int:
@@ -294,15 +425,6 @@ def check_scenario(args: argparse.Namespace) -> int:
         print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
         return 1
     return 0
-
-
-def _without_query(record: logging.LogRecord) -> bool:
-    """Query strings carry OAuth codes and states (`/_mock/oauth/callback?code=...`): the
-    access log keeps the path only. uvicorn's args are (client, method, path, version, status)."""
-    if isinstance(record.args, tuple) and len(record.args) == 5:
-        client, method, path, version, status = record.args
-        record.args = (client, method, str(path).split("?", 1)[0], version, status)
-    return True
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

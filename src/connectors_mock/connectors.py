@@ -16,6 +16,9 @@ from connectors_mock.jobs import Job
 from connectors_mock.json_text import to_json_bytes
 from connectors_mock.oauth import StandingConsent
 
+# What `Connector` keeps of its own rendering, which setting them does not make stale.
+_CACHES = frozenset({"_rendered", "_text"})
+
 
 @dataclass(slots=True)
 class Connector:
@@ -40,15 +43,16 @@ class Connector:
     # Until a full sync completes, an `auto` sync is a full one.
     full_sync_done: bool = False
     _rendered: orjson.Fragment | None = field(default=None, init=False, repr=False, compare=False)
+    _text: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name != "_rendered":
+        if name not in _CACHES:
             object.__setattr__(self, "_rendered", None)
         object.__setattr__(self, name, value)
 
     def __getstate__(self) -> dict[str, Any]:
         # A copy renders afresh: an orjson Fragment can be neither copied nor pickled.
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_rendered"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _CACHES}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
@@ -59,8 +63,14 @@ class Connector:
         if self._rendered is None:
             # Copied to its own size: orjson's bytes keep the 4 KiB buffer they were written
             # in, which would make every listed connector cost 4 KiB more.
-            self._rendered = orjson.Fragment(memoryview(to_json_bytes(self.to_json())).tobytes())
+            self._text = memoryview(to_json_bytes(self.to_json())).tobytes()
+            self._rendered = orjson.Fragment(self._text)
         return self._rendered
+
+    def rendered_text(self) -> bytes:
+        """`rendered()`'s text."""
+        self.rendered()
+        return self._text
 
     def to_json(self) -> dict[str, Any]:
         return {

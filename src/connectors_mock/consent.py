@@ -99,7 +99,10 @@ def callback_page(flow: OAuthFlow, api_url: str) -> HTMLResponse:
         return page("Access denied", "<p>Access was denied; <code>completeOAuth</code> will answer access_denied.</p>")
     if flow.status == "used":
         return page("Connected", "<p>This authorization has completed its flow: its connector exists.</p>")
-    body = {"code": flow.code, "state": flow.state}
+    # A flow restored from a saved state keeps only its code's digest: the code is in the
+    # address bar, where the browser was sent before the restart.
+    code = flow.code or "the code in this page's address"
+    body = {"code": code, "state": flow.state}
     if flow.collection is None:
         body["collection"] = "col_..."
     command = shlex.join(
@@ -112,7 +115,7 @@ def callback_page(flow: OAuthFlow, api_url: str) -> HTMLResponse:
     html = f"""<p>Access granted. Before {isoformat(flow.expires_at)}, finish by calling <code>completeOAuth</code>:</p>
 <pre>{escape(command)}</pre>
 <p class=note>Use the API key that called <code>authorizeOAuth</code>: a state belongs to that key (and team).
-code <code>{escape(flow.code)}</code>, state <code>{escape(flow.state)}</code></p>"""
+code <code>{escape(code)}</code>, state <code>{escape(flow.state)}</code></p>"""
     return page("Access granted", html)
 
 

@@ -21,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors_mock import resources
+from connectors_mock import __version__, resources
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
 from connectors_mock.inputs import read_json_body, read_limited
 from connectors_mock.journal import Journal, journal_filter
 from connectors_mock.masking import MASK
+from connectors_mock.persistence import StateKeeper
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
@@ -104,6 +105,8 @@ class Control:
     roster: TenantRoster
     api_keys: frozenset[str] | None = None
     admin_token: str | None = None
+    # Set with `--state-file`: whether its last write worked is part of being ready.
+    keeper: StateKeeper | None = None
 
 
 def scenario_json(library: ScenarioLibrary, loaded: Loaded) -> dict[str, Any]:
@@ -157,7 +160,13 @@ class ControlApi:
         by_path: dict[str, dict[str, Endpoint]] = {}
         for path, endpoint, method in table:
             by_path.setdefault(path, {})[method] = self._protected(endpoint)
-        routes: list[BaseRoute] = [Route("/_mock/openapi.json", self.openapi, methods=["GET"])]
+        # Open even with `--admin-token`: what the document says, and whether the server is up,
+        # are for anyone who can reach it (an orchestrator's probe has no token).
+        routes: list[BaseRoute] = [
+            Route("/_mock/openapi.json", self.openapi, methods=["GET"]),
+            Route("/_mock/health", self.health, methods=["GET"]),
+            Route("/_mock/ready", self.ready, methods=["GET"]),
+        ]
         return routes + [Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()]
 
     # Plumbing ----------------------------------------------------------------------------------
@@ -201,6 +210,23 @@ class ControlApi:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(control_document())
+
+    async def health(self, request: Request) -> Response:
+        return self._ok(request, {"status": "alive", "version": __version__})
+
+    async def ready(self, request: Request) -> Response:
+        keeper = self.control.keeper
+        if keeper is not None and keeper.last.error is not None:
+            raise ApiError(503, "service_unavailable", f"Not ready: the state file: {keeper.last.error}")
+        saved = keeper.last.saved_at if keeper is not None else None
+        return self._ok(
+            request,
+            {
+                "ready": True,
+                "stateFile": str(keeper.path) if keeper is not None else None,
+                "lastSaved": isoformat(saved) if saved is not None else None,
+            },
+        )
 
     async def read_clock(self, request: Request) -> Response:
         return self._ok(request, self._clock_json())
@@ -319,9 +345,9 @@ class ControlApi:
             body = body["data"]
         # Read off the event loop (a megabyte of snapshot takes a while to check), applied on it.
         imported = await run_in_threadpool(read_snapshot, body, self.control.spec)
-        self.control.backend.reset(imported)
+        imported.apply(self.control.backend)
         self.library.reset_counters()
-        return self._ok(request, {"tenants": len(imported)})
+        return self._ok(request, {"tenants": len(imported.tenants)})
 
 
 def shown(document: Any) -> Any:

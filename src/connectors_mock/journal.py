@@ -313,11 +313,15 @@ class Journal:
         self._budget = budget
         self._bytes = 0
         self._last_id = 0
+        # Told of every entry as it is kept (the request log of `serve --access-log`).
+        self.listeners: list[Callable[[Entry], None]] = []
 
     def record(self, entry: Entry) -> Entry:
         """Keep `entry` under the next id (whatever id it came with)."""
         self._last_id += 1
         entry.id = self._last_id
+        for listener in self.listeners:
+            listener(entry)
         self._entries.append(entry)
         self._bytes += entry.size()
         while len(self._entries) > self._capacity or self._bytes > self._budget:

@@ -2,17 +2,21 @@
 decision on the `/_mock` consent page, a code, and one exchange by `completeOAuth`.
 
 Flows are kept for all tenants in one place, by state: the consent page is opened by a
-browser that carries no API key, so the state is all it has to go on.
+browser that carries no API key, so the state is all it has to go on. A flow names its tenant
+by label (`tenant_label`), as a state snapshot does, so flows survive a restart without a key
+written anywhere; a code is kept with its SHA-256, which is all a snapshot holds of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from connectors_mock.auth import tenant_label
 from connectors_mock.clock import Clock, isoformat
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource
@@ -73,9 +77,14 @@ def provider_name(connector_type: str) -> str:
     return PROVIDER_NAMES.get(connector_type, connector_type)
 
 
+def code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 @dataclass(slots=True)
 class OAuthFlow:
     state: str
+    # The tenant's label, never its key.
     tenant: str
     connector_type: str
     collection: str | None
@@ -83,14 +92,20 @@ class OAuthFlow:
     redirect_uri: str
     expires_at: datetime
     # Drawn when the flow starts, so codes follow the tenant's id stream; handed out on approval.
+    # Empty in a flow restored after its code went to the browser: only the digest is kept.
     code: str
     status: FlowStatus = "pending"
     consent: Consent = "ask"
+    digest: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.digest and self.code:
+            self.digest = code_digest(self.code)
 
     def redirect_url(self) -> str:
         """Where the consent decision sends the browser: the caller's URI with the outcome added
         to its query, as RFC 6749 section 4.1.2 has it."""
-        if self.status == "denied":
+        if self.status == "denied" or not self.code:
             outcome = {"error": "access_denied", "state": self.state}
         else:
             outcome = {"code": self.code, "state": self.state}
@@ -136,9 +151,15 @@ class OAuthFlows:
         # By tenant: the states of its flows, oldest first, and the standing consents it has completed.
         self._tenant_states: dict[str, list[str]] = {}
         self._standing_used: dict[str, set[str]] = {}
+        # Counts every change, for whoever saves the state (`persistence.py`).
+        self.changes = 0
 
     def __len__(self) -> int:
         return len(self._flows)
+
+    def set_standing(self, standing: Iterable[StandingConsent]) -> None:
+        """The fixtures' standing consents, when the fixtures change."""
+        self._standing = {consent.state: consent for consent in standing}
 
     def start(
         self,
@@ -151,6 +172,7 @@ class OAuthFlows:
         redirect_uri: str,
         behaviour: OAuthBehaviour = DEFAULT_BEHAVIOUR,
     ) -> OAuthFlow:
+        tenant = tenant_label(tenant)
         now = self._clock.now()
         self._prune(now)
         state = ids.new("st_", 24)
@@ -161,12 +183,16 @@ class OAuthFlows:
         flow = OAuthFlow(
             state, tenant, connector_type, collection, name, redirect_uri, expires_at, code, consent=behaviour.consent
         )
-        self._flows[state] = flow
-        states = self._tenant_states.setdefault(tenant, [])
-        states.append(state)
+        self._keep(flow)
+        return flow
+
+    def _keep(self, flow: OAuthFlow) -> None:
+        self._flows[flow.state] = flow
+        states = self._tenant_states.setdefault(flow.tenant, [])
+        states.append(flow.state)
         if len(states) > MAX_FLOWS_PER_TENANT:
             self._flows.pop(states.pop(0), None)
-        return flow
+        self.changes += 1
 
     def find(self, state: str) -> OAuthFlow | None:
         return self._flows.get(state)
@@ -195,11 +221,13 @@ class OAuthFlows:
         """The user's answer on the consent page; approval hands out the code."""
         flow = self.awaiting(connector_type, state)
         flow.status = "approved" if approve else "denied"
+        self.changes += 1
         return flow
 
     def redeem(self, tenant: str, connector_type: str, state: str, code: str) -> OAuthFlow:
         """The flow a `completeOAuth` call may finish, or the precise reason it may not. The
         flow stays redeemable until `finish`, so a refused name or collection loses nothing."""
+        tenant = tenant_label(tenant)
         flow = self._flows.get(state) or self._standing_flow(tenant, state)
         if flow is None:
             raise ApiError(400, "invalid_state", f'OAuth state "{state}" is unknown; get one from authorizeOAuth')
@@ -220,7 +248,7 @@ class OAuthFlows:
             raise ApiError(400, "access_denied", "The user denied access on the consent page")
         if flow.status == "pending":
             raise ApiError(400, "invalid_grant", "No code was issued for this state yet: the user has not answered")
-        if code != flow.code:
+        if code_digest(code) != flow.digest:
             raise ApiError(400, "invalid_grant", f'The code was not issued for OAuth state "{state}"')
         return flow
 
@@ -228,18 +256,46 @@ class OAuthFlows:
         if self._flows.get(flow.state) is not flow:
             self._standing_used.setdefault(flow.tenant, set()).add(flow.state)
         flow.status = "used"
+        self.changes += 1
 
     def clear(self) -> None:
         """Every issued flow is forgotten; the standing consents are each tenant's to use again."""
         self._flows.clear()
         self._tenant_states.clear()
         self._standing_used.clear()
+        self.changes += 1
 
     def forget_tenant(self, tenant: str) -> None:
         """Drop one tenant's flows (`tenancy.TenantRoster` evicts it)."""
+        tenant = tenant_label(tenant)
         for state in self._tenant_states.pop(tenant, []):
             self._flows.pop(state, None)
         self._standing_used.pop(tenant, None)
+        self.changes += 1
+
+    # A snapshot's part: flows by label, codes by digest --------------------------------------
+
+    def flows(self) -> list[OAuthFlow]:
+        """The issued flows, oldest first by tenant."""
+        return [self._flows[state] for states in self._tenant_states.values() for state in states]
+
+    def standing_used(self) -> dict[str, list[str]]:
+        """By tenant label, the standing consents it has completed."""
+        return {tenant: sorted(states) for tenant, states in self._standing_used.items()}
+
+    def restore(self, flows: Iterable[OAuthFlow], standing_used: dict[str, list[str]]) -> None:
+        """Hold exactly these (from a snapshot). A pending flow gets a new code, drawn from its
+        digest: nobody has seen the old one yet. An approved one keeps only the digest of the
+        code its browser took away, which is all `redeem` needs."""
+        self.clear()
+        for flow in flows:
+            if flow.status == "pending":
+                flow.code = "code_" + hashlib.sha256(f"restored:{flow.digest}".encode()).hexdigest()[:24]
+                flow.digest = code_digest(flow.code)
+            else:
+                flow.code = ""
+            self._keep(flow)
+        self._standing_used = {tenant: set(states) for tenant, states in standing_used.items()}
 
     def _standing_flow(self, tenant: str, state: str) -> OAuthFlow | None:
         """A standing consent as this tenant's flow: approved, or used once it has completed it."""

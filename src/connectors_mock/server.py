@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import http
 import json
+import logging
 import socket
 import struct
 import threading
@@ -28,6 +29,9 @@ import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from connectors_mock.logs import log_config
+
+logger = logging.getLogger("connectors_mock")
 CONNECTION_EXTENSION = "connectors_mock.connection"
 # The request target (path and query): longer is refused with 414. The longest the contract
 # allows is about 9 KiB (`authorizeOAuth` with a 200-character name of 4-byte characters and a
@@ -243,6 +247,7 @@ class Server(uvicorn.Server):
     """Prints the one line a person or a test waits for, once the socket is listening."""
 
     announce = True
+    log_format = "text"
     address: str | None = None
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -252,7 +257,9 @@ class Server(uvicorn.Server):
         if self.started and sockets:
             host, port = sockets[0].getsockname()[:2]
             self.address = f"http://{url_host(host)}:{port}"
-            if self.announce:
+            if self.announce and self.log_format == "json":
+                logger.info("connectors-mock listening on %s", self.address, extra={"url": self.address})
+            elif self.announce:
                 print(f"connectors-mock listening on {self.address}", flush=True)
 
 
@@ -268,16 +275,18 @@ def protocol_for(app: Any) -> type[HttpProtocol]:
     return type("HttpProtocol", (HttpProtocol,), {"edge_errors": staticmethod(edge_errors)})
 
 
-def config(app: Any, *, access_log: bool = False) -> uvicorn.Config:
+def config(app: Any, *, access_log: bool = False, log_format: str = "text") -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        log_config=log_config(log_format),
         log_level="warning",
         access_log=access_log,
         server_header=False,
         http=protocol_for(app),
-        # Neither is used, and looking for them costs start-up time (`websockets` is imported).
+        # Not used, and looking for it costs start-up time (`websockets` is imported).
         ws="none",
-        lifespan="off",
+        # What the app runs beside its requests (the state keeper, the watcher), if anything.
+        lifespan="on",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 

@@ -11,19 +11,26 @@ clock from where the timeline says it is.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from connectors_mock.auth import tenant_label
 from connectors_mock.clock import isoformat, parse_timestamp
 from connectors_mock.connectors import Connector, SeedData
 from connectors_mock.errors import FieldError, validation_failed
 from connectors_mock.jobs import Job, SyncFailure, SyncScript
+from connectors_mock.oauth import OAuthFlow
 from connectors_mock.spec import Spec
 from connectors_mock.state import Backend, Tenant
 from connectors_mock.validators import Validator
 
-SNAPSHOT_VERSION = 1
+# 2 adds the clock and the OAuth flows; a version 1 snapshot is still read (it has neither).
+SNAPSHOT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 # What the fake keeps of a connector beyond what the API shows.
 _KEPT = ("fullSyncDone", "currentJobId")
 
@@ -54,28 +61,68 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "urn:connectors-mock:state",
     "title": "State snapshot",
-    "description": "Every tenant of the fake, with its connectors and sync jobs; no API key, no credentials.",
+    "description": "Every tenant of the fake, with its connectors, sync jobs and OAuth flows, and its clock; "
+    "no API key, no credentials, no OAuth code.",
     "type": "object",
     "required": ["version", "tenants"],
     "additionalProperties": False,
     "properties": {
-        "version": {"const": SNAPSHOT_VERSION},
-        "exportedAt": {**_TIMESTAMP, "description": "When it was exported; not read on import."},
+        "version": {"enum": list(READABLE_VERSIONS), "description": f"{SNAPSHOT_VERSION} when exported."},
+        "exportedAt": {**_TIMESTAMP, "description": "When it was exported, on the fake's clock."},
+        "clock": {
+            "type": "object",
+            "required": ["now"],
+            "additionalProperties": False,
+            "description": "The fake's clock when exported. A state file moves the clock there at start-up "
+            "if it is behind (it never goes back); an import through the API leaves it alone.",
+            "properties": {"now": _TIMESTAMP},
+        },
         "tenants": {"type": "array", "items": {"$ref": "#/$defs/tenant"}},
+        "oauthFlows": {
+            "type": "array",
+            "maxItems": 100_000,
+            "items": {"$ref": "#/$defs/oauthFlow"},
+            "description": "Issued OAuth flows: a pending one gets a new code when read back (none was seen), "
+            "an approved one is completed with the code its browser was sent.",
+        },
+        "standingConsentsUsed": {
+            "type": "array",
+            "maxItems": 100_000,
+            "items": _record(
+                {"tenant": {"$ref": "#/$defs/tenantLabel"}, "state": {"type": "string", "minLength": 1}},
+                "A fixture's standing consent this tenant has completed.",
+            ),
+        },
     },
     "$defs": {
         "timestamp": {"type": "string", "format": "date-time"},
         "collectionId": {"type": "string", "pattern": "^col_[A-Za-z0-9]{1,64}$"},
         "connectorId": {"type": "string", "pattern": "^conn_[A-Za-z0-9]{1,64}$"},
         "jobId": {"type": "string", "pattern": "^job_[A-Za-z0-9]{1,64}$"},
+        "tenantLabel": {
+            "type": "string",
+            "pattern": "^key_[0-9a-f]{12}(/.+)?$",
+            "description": "`key_` and the start of the key's SHA-256 (hex), then `/` and the "
+            "X-Team-ID if any: the tenant of every key with that label.",
+        },
+        "oauthFlow": _record(
+            {
+                "state": {"type": "string", "minLength": 1, "maxLength": 128},
+                "tenant": {"$ref": "#/$defs/tenantLabel"},
+                "type": {"type": "string", "minLength": 1, "maxLength": 64},
+                "collection": {"type": ["string", "null"]},
+                "name": {"type": ["string", "null"]},
+                "redirectUri": {"type": "string"},
+                "expiresAt": _TIMESTAMP,
+                "status": {"enum": ["pending", "approved", "denied", "used"]},
+                "consent": {"enum": ["ask", "approve", "deny"]},
+                "codeSha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+            "An OAuth flow authorizeOAuth started; its code is kept as its SHA-256 only.",
+        ),
         "tenant": _record(
             {
-                "tenant": {
-                    "type": "string",
-                    "pattern": "^key_[0-9a-f]{12}(/.+)?$",
-                    "description": "`key_` and the start of the key's SHA-256 (hex), then `/` and the "
-                    "X-Team-ID if any: the tenant of every key with that label.",
-                },
+                "tenant": {"$ref": "#/$defs/tenantLabel"},
                 "collections": {
                     "type": "array",
                     "minItems": 1,
@@ -148,14 +195,65 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
 _SNAPSHOT_CHECK = Validator(SNAPSHOT_SCHEMA, "body")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a snapshot holds, read and checked: tenants by label, as the state a key of each
+    starts from; the OAuth flows; the clock, if it says."""
+
+    tenants: dict[str, SeedData]
+    flows: tuple[OAuthFlow, ...] = ()
+    standing_used: dict[str, list[str]] = field(default_factory=dict)
+    clock: datetime | None = None
+
+    def apply(self, backend: Backend) -> None:
+        """Replace the backend's tenants and OAuth flows (not its clock) with these."""
+        backend.reset(self.tenants)
+        backend.shared.flows.restore(self.flows, self.standing_used)
+
+
 def export_state(backend: Backend, now: datetime) -> dict[str, Any]:
     """Every tenant, as a read at this moment would find it (finished jobs are folded into
-    their connectors first). Tenants by label; connectors in their tenant's order."""
+    their connectors first), and the OAuth flows. Tenants by label; connectors in their
+    tenant's order."""
+    return _export(backend, now, _connector_json)
+
+
+def export_fragments(backend: Backend, now: datetime) -> dict[str, Any]:
+    """`export_state`, each connector as JSON text (`orjson.Fragment`) made from its JSON as
+    the API last rendered it. A state file is written every second while the state changes,
+    and rendering ten thousand connectors afresh would hold the event loop for 50 ms each time;
+    this takes a few, and what it returns holds nothing the state can change, so `orjson.dumps`
+    can write it out in another thread."""
+    return _export(backend, now, _connector_fragment)
+
+
+def _export(backend: Backend, now: datetime, connector_json: Callable[[Connector], Any]) -> dict[str, Any]:
     tenants = backend.tenants()
+    flows = backend.shared.flows
     return {
         "version": SNAPSHOT_VERSION,
         "exportedAt": isoformat(now),
-        "tenants": [_tenant_json(label, tenants[label]) for label in sorted(tenants)],
+        "clock": {"now": _precise(now)},
+        "tenants": [_tenant_json(label, tenants[label], connector_json) for label in sorted(tenants)],
+        "oauthFlows": [_flow_json(flow) for flow in flows.flows()],
+        "standingConsentsUsed": [
+            {"tenant": tenant, "state": state} for tenant, states in flows.standing_used().items() for state in states
+        ],
+    }
+
+
+def _flow_json(flow: OAuthFlow) -> dict[str, Any]:
+    return {
+        "state": flow.state,
+        "tenant": flow.tenant,
+        "type": flow.connector_type,
+        "collection": flow.collection,
+        "name": flow.name,
+        "redirectUri": flow.redirect_uri,
+        "expiresAt": _precise(flow.expires_at),
+        "status": flow.status,
+        "consent": flow.consent,
+        "codeSha256": flow.digest,
     }
 
 
@@ -174,13 +272,13 @@ def import_state(backend: Backend, document: Any, spec: Spec) -> int:
     Imported connectors have no credentials (`{}`): an export never holds them, and the fake
     never uses them.
     """
-    imported = read_snapshot(document, spec)
-    backend.reset(imported)
-    return len(imported)
+    snapshot = read_snapshot(document, spec)
+    snapshot.apply(backend)
+    return len(snapshot.tenants)
 
 
-def read_snapshot(document: Any, spec: Spec) -> dict[str, SeedData]:
-    """Each tenant of a snapshot, by label, as the state a key of it starts from."""
+def read_snapshot(document: Any, spec: Spec) -> Snapshot:
+    """A snapshot's content, checked whole: a 422 names every failing field."""
     errors = _SNAPSHOT_CHECK.errors(document)
     if errors:
         raise validation_failed("State not imported", errors)
@@ -190,25 +288,65 @@ def read_snapshot(document: Any, spec: Spec) -> dict[str, SeedData]:
         if raw["tenant"] in tenants:
             errors.append(_error(f"{where}.tenant", f'"{raw["tenant"]}" is listed twice'))
         tenants[raw["tenant"]] = _read_tenant(raw, where, spec, errors)
+    flows = []
+    for index, raw in enumerate(document.get("oauthFlows", [])):
+        at = f"$.oauthFlows[{index}]"
+        expires_at = _timestamp(raw["expiresAt"], f"{at}.expiresAt", errors)
+        flows.append(_read_flow(raw, expires_at))
+    if len({flow.state for flow in flows}) < len(flows):
+        errors.append(_error("$.oauthFlows", "a state is listed twice"))
+    standing: dict[str, list[str]] = {}
+    for used in document.get("standingConsentsUsed", []):
+        standing.setdefault(used["tenant"], []).append(used["state"])
+    clock = document.get("clock")
+    now = _timestamp(clock["now"], "$.clock.now", errors) if clock else None
     if errors:
         raise validation_failed("State not imported", errors)
-    return tenants
+    return Snapshot(tenants, tuple(flows), standing, now)
 
 
-def _tenant_json(label: str, tenant: Tenant) -> dict[str, Any]:
+def _read_flow(raw: dict[str, Any], expires_at: datetime) -> OAuthFlow:
+    return OAuthFlow(
+        state=raw["state"],
+        tenant=raw["tenant"],
+        connector_type=raw["type"],
+        collection=raw["collection"],
+        name=raw["name"],
+        redirect_uri=raw["redirectUri"],
+        expires_at=expires_at,
+        code="",
+        status=raw["status"],
+        consent=raw["consent"],
+        digest=raw["codeSha256"],
+    )
+
+
+def _tenant_json(
+    label: str, tenant: Tenant, connector_json: Callable[[Connector], Any] | None = None
+) -> dict[str, Any]:
+    connector_json = connector_json or _connector_json
     return {
         "tenant": label,
         "collections": sorted(tenant.collections),
-        "connectors": [_connector_json(connector) for connector in tenant.list_connectors()],
+        "connectors": [connector_json(connector) for connector in tenant.list_connectors()],
         "jobs": [_job_json(job) for job in tenant.jobs()],
     }
 
 
 def _connector_json(connector: Connector) -> dict[str, Any]:
-    # A copy: the snapshot must not change when the connector does.
-    shown = copy.deepcopy(connector.to_json())
+    # Not copied: `to_json` makes a new dict, and a connector's `config` and `lastError` are
+    # replaced when they change, never changed in place (`Connector`).
+    shown = connector.to_json()
     job = connector.current_job
     return {**shown, "fullSyncDone": connector.full_sync_done, "currentJobId": job.id if job else None}
+
+
+def _connector_fragment(connector: Connector) -> orjson.Fragment:
+    """`_connector_json` as JSON text: the connector's rendered object, its closing brace
+    replaced by what the fake keeps besides (two more members)."""
+    job = connector.current_job
+    kept = orjson.dumps({"fullSyncDone": connector.full_sync_done, "currentJobId": job.id if job else None})
+    return orjson.Fragment(connector.rendered_text()[:-1] + b"," + kept[1:])
 
 
 def _job_json(job: Job) -> dict[str, Any]:

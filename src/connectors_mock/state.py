@@ -46,6 +46,16 @@ class SchemaCheck(Protocol):
     def errors(self, instance: object) -> list[FieldError]: ...
 
 
+@dataclass
+class ChangeCount:
+    """Counts changes to the state, so whoever saves it (`persistence.py`) knows when to."""
+
+    value: int = 0
+
+    def __call__(self) -> None:
+        self.value += 1
+
+
 @dataclass(frozen=True)
 class Shared:
     """What every tenant reads and none owns: the clock, the checks from the spec, the OAuth
@@ -56,6 +66,7 @@ class Shared:
     oauth_types: frozenset[str]
     flows: OAuthFlows
     sync_scripts: ScriptSource = default_script
+    changes: ChangeCount = field(default_factory=ChangeCount)
 
 
 @dataclass(slots=True)
@@ -123,6 +134,11 @@ class Tenant:
             self._owned = True
         return self._held
 
+    def _changing(self) -> Holdings:
+        """`_own`, for a change that a saved state must hold."""
+        self._shared.changes()
+        return self._own()
+
     @property
     def ids(self) -> IdSource:
         if self._ids is None:
@@ -172,7 +188,7 @@ class Tenant:
     ) -> Connector:
         self._check_collection(collection, "body", "$.collection")
         self._check_name_free(collection, name)
-        held = self._own()
+        held = self._changing()
         now = self.clock.now()
         connector_id = self.ids.new("conn_")
         while connector_id in held.connectors:
@@ -196,7 +212,7 @@ class Tenant:
 
     def update_connector(self, connector_id: str, changes: Mapping[str, Any]) -> Connector:
         self.get_connector(connector_id)
-        held = self._own()
+        held = self._changing()
         connector = held.connectors[connector_id]
         errors = [
             FieldError(
@@ -225,7 +241,7 @@ class Tenant:
 
     def delete_connector(self, connector_id: str) -> None:
         connector = self.get_connector(connector_id)
-        held = self._own()
+        held = self._changing()
         del held.connectors[connector_id]
         del held.names[(connector.collection, comparable_name(connector.name))]
         # Its jobs end with it: their status is a 404 from now on.
@@ -240,7 +256,7 @@ class Tenant:
     ) -> Job:
         """`scripts` is how the request's scenario scripts the job; by default, the server's."""
         self.get_connector(connector_id)
-        held = self._own()
+        held = self._changing()
         connector = held.connectors[connector_id]
         if connector.current_job is not None:
             running = connector.current_job.id
@@ -346,6 +362,7 @@ class Tenant:
         state = job.state(self.clock.now())
         if state.status in ACTIVE:
             return
+        self._shared.changes()
         connector.current_job = None
         if state.error:
             connector.status = "error"
@@ -410,11 +427,23 @@ class Backend:
         """Back to the fixtures, as at start-up: every tenant starts afresh (with the same ids
         under a seed), OAuth flows and any imported state are forgotten. The clock keeps its
         time. With `imported` (by tenant label), those tenants start from it instead."""
+        self.shared.changes()
         self._tenants.clear()
         self._imported = {
             label: (Holdings.of(data), frozenset(data.collections)) for label, data in (imported or {}).items()
         }
         self.shared.flows.clear()
+
+    def replace_fixtures(self, seed_data: SeedData) -> int:
+        """New fixtures (a file edited on disk): every tenant that has changed nothing starts
+        from them at its next request; one that has keeps what it holds. How many kept theirs."""
+        self.seed_data = seed_data
+        self._fixtures = (Holdings.of(seed_data), frozenset(seed_data.collections))
+        self.shared.flows.set_standing(seed_data.consents)
+        kept = {key: tenant for key, tenant in self._tenants.items() if tenant.owns_its_state}
+        self._tenants = kept
+        self.shared.changes()
+        return len(kept)
 
     def tenants(self) -> dict[str, Tenant]:
         """Every tenant by label. An imported tenant no key has reached yet is built for the
@@ -433,7 +462,13 @@ class Backend:
 
     def forget(self, key: str) -> bool:
         """Drop a tenant's state (`tenancy.TenantRoster` evicts it); its key starts afresh."""
+        self.shared.changes()
         return self._tenants.pop(key, None) is not None
+
+    @property
+    def generation(self) -> int:
+        """Grows with every change to what a saved state holds: tenants and OAuth flows."""
+        return self.shared.changes.value + self.shared.flows.changes
 
     def _new_tenant(self, key: str, label: str) -> Tenant:
         imported = self._imported.get(label)

@@ -228,3 +228,25 @@ syncs:
 
     other = request("conn_o", "s3", "Engineering")
     assert view.script(other, random.Random(2)) == default_script(other, random.Random(2))
+
+
+def test_a_replaced_scenario_keeps_its_place_its_bindings_and_restarts_its_counts(
+    load: Load, clock: VirtualClock
+) -> None:
+    library = ScenarioLibrary(clock)
+    first = load("name: first\nfaults:\n  - when: {calls: [2]}\n    error: {status: 500}\n")
+    second = load("name: second\nfaults:\n  - error: {status: 502}\n")
+    library.load(first, activate=True)
+    library.load(second, activate=True)
+    library.bind("bound", "first")
+    view = library.view_for("key-a")
+    assert library.decide(view, facts()).label == "error 502 (second#0)", "the later one wins"
+    library.decide(library.view_for("bound"), facts("bound"))
+
+    renamed = load("name: renamed\nfaults:\n  - when: {calls: [2]}\n    error: {status: 503}\n")
+    library.replace("first", renamed)
+    assert [loaded.name for loaded in library.loaded()] == ["second", "renamed"]
+    assert library.decide(library.view_for("key-a"), facts()).label == "error 502 (second#0)", "still behind second"
+    assert library.binding("bound") == "renamed"
+    assert library.decide(library.view_for("bound"), facts("bound")).outcome is None, "its calls count from one again"
+    assert library.decide(library.view_for("bound"), facts("bound")).label == "error 503 (renamed#0)"

@@ -153,6 +153,24 @@ class ScenarioLibrary:
         self._changed()
         return loaded
 
+    def replace(self, name: str, scenario: Scenario) -> Loaded:
+        """Put `scenario` where the one called `name` is (a file edited on disk): active, bound
+        and in the same place among the active ones as that was, its counters restarted."""
+        if name not in self._loaded:
+            return self.load(scenario, activate=True, apply_clock=False)
+        position = self._active.index(name) if name in self._active else None
+        if scenario.name != name:
+            self._loaded.pop(name)
+            self._forget_counts(name)
+            if position is not None:
+                self._active.remove(name)
+            self._bindings = {t: scenario.name if bound == name else bound for t, bound in self._bindings.items()}
+        loaded = self.load(scenario, activate=False, apply_clock=False)
+        if position is not None:
+            self._active.insert(min(position, len(self._active)), scenario.name)
+        self._changed()
+        return loaded
+
     def remove(self, name: str) -> Loaded:
         loaded = self._get(name)
         del self._loaded[name]
