@@ -1,11 +1,14 @@
-"""The fake next to Prism and a bare Starlette app: throughput, latency, start-up and memory.
+"""The fake next to Prism, WireMock and a bare Starlette app: throughput, latency, start-up
+and memory.
 
-    .venv/bin/python benchmarks/compare.py [--duration 10] [--runs 5] [--prism PATH]
-                                           [--only fake,prism,ceiling] [--json FILE]
+    .venv/bin/python benchmarks/compare.py [--duration 10] [--rounds 2] [--runs 5]
+                                           [--only fake,prism,wiremock,ceiling] [--json FILE]
+                                           [--prism PATH] [--wiremock JAR] [--jit-warmup 10]
                                            [--threads 2] [--connections 16] [--timeout 10]
                                            [--fake-arg ARG ...] [--variant-arg ARG ...]
+                                           [--variant-script PATH]
 
-Benchmarks three servers on this machine, only one under load at a time, and prints one
+Benchmarks four servers on this machine, only one under load at a time, and prints one
 Markdown table:
 
 - **fake**: `connectors-mock serve --clock manual` (the console script next to this Python),
@@ -13,13 +16,23 @@ Markdown table:
   enabled but idle: the seven example scenarios are loaded, none active, and the journal
   records every request.
 - **Prism**: `prism mock openapi.yaml` from `@stoplight/prism-cli` (static examples).
+- **WireMock**: the standalone jar from the npm package `wiremock`, on the JVM found on PATH,
+  with its defaults (request journal on), serving one stub per route: matched on the method,
+  the path and the exact bearer header, answering the fake's own body for that route (made by
+  the fake in-process before the run, so the sizes agree) as static text. Before its first
+  measurement every route is loaded for `--jit-warmup` seconds, so its JIT has compiled the
+  paths the load takes.
 - **ceiling**: one Starlette route answering a small fixed JSON body for any path, under
   uvicorn with uvloop and httptools, no access log, one worker: what Python can do at best.
 - **variant**, with `--variant-arg`: a second fake, launched with those arguments added, measured
   beside the first in the same order: what an option costs (`--variant-arg=--rate-limit
-  --variant-arg=off` measures the rate-limit plan every answer reports).
+  --variant-arg=off` measures the rate-limit plan every answer reports); with `--variant-script`,
+  another build's `connectors-mock` (an older commit's, in a virtual environment of its own):
+  what a change of the code bought.
 
-Each route is loaded with wrk (`--latency`) after a 1 s warm-up whose numbers are dropped:
+Each route is loaded with wrk (`--latency`) after a 1 s warm-up whose numbers are dropped, in
+`--rounds` rounds (each round every route on every server in turn); the table shows the median
+of the rounds:
 `getConnector`, `listConnectors` of a tenant holding 10 connectors and of one holding 1,000,
 `createConnector` (a wrk Lua script gives every request a unique name), and `getSyncStatus` of
 a job that stays `running` under the manual clock. Prism is stateless and answers its examples;
@@ -29,12 +42,14 @@ launch that warms the file system cache), the resident memory (VmRSS) at that fi
 (median of the same launches), and the peak resident memory (VmHWM) of the process tree of
 the launch that served the load, read just before it is stopped.
 
-Installs: `@stoplight/prism-cli` (pinned by `--prism-version`) with npm into a temporary
-directory that is deleted at the end, unless `--prism PATH` names an existing `prism`; and
-`wrk` with apt-get when it is missing and this runs as root (else it stops and says so).
+Installs: `@stoplight/prism-cli` and `wiremock` (pinned by `--prism-version` and
+`--wiremock-version`) with npm into a temporary directory that is deleted at the end, unless
+`--prism PATH` or `--wiremock JAR` names one; `wrk`, and a JDK for WireMock, with apt-get when
+they are missing and this runs as root (else it stops and says so).
 
-Takes about 5 minutes with the defaults (3 servers x 5 routes x 11 s of load, 18 launches,
-about a minute for the npm install); `--duration 2 --runs 1 --prism PATH` takes about a minute.
+Takes about 10 minutes with the defaults (4 servers x 5 routes x 11 s x 2 rounds, 24 launches,
+WireMock's JIT warm-up, a minute of npm installs); `--duration 2 --rounds 1 --runs 1` with
+installed tools takes about two.
 The load generator shares the machine with the server it loads, so the numbers are only
 comparable with each other, within one run.
 """
@@ -74,11 +89,12 @@ from servers import (
 )
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-SERVERS = ("fake", "variant", "prism", "ceiling")
-LABELS = {"fake": "fake", "variant": "variant", "prism": "Prism", "ceiling": "ceiling"}
+SERVERS = ("fake", "variant", "prism", "wiremock", "ceiling")
+LABELS = {"fake": "fake", "variant": "variant", "prism": "Prism", "wiremock": "WireMock", "ceiling": "ceiling"}
 # A second fake with other options (`--variant-arg`), measured the same way: what an option costs.
 FAKES = ("fake", "variant")
 PRISM_VERSION = "5.14.2"
+WIREMOCK_VERSION = "3.13.2"
 PROBE_PATH = "/v1/connectors/conn_abc123"
 EXAMPLE_SCENARIOS = (
     "flaky-network",
@@ -249,6 +265,24 @@ def parse_wrk(output: str, smoke_status: int) -> LoadResult:
     )
 
 
+def median_of(rounds: list[LoadResult]) -> LoadResult:
+    """The rounds of one route on one server as one: medians of the rates and latencies,
+    sums of what went wrong."""
+    errors: dict[str, int] = {}
+    for each in rounds:
+        for kind, count in each.socket_errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+    return LoadResult(
+        requests_per_second=statistics.median(each.requests_per_second for each in rounds),
+        p50_ms=statistics.median(each.p50_ms for each in rounds),
+        p99_ms=statistics.median(each.p99_ms for each in rounds),
+        requests=sum(each.requests for each in rounds),
+        non_2xx=sum(each.non_2xx for each in rounds),
+        socket_errors=errors,
+        smoke_status=max(each.smoke_status for each in rounds),
+    )
+
+
 class Wrk:
     def __init__(self, binary: str, args: argparse.Namespace, workdir: Path) -> None:
         self.binary = binary
@@ -319,7 +353,8 @@ class ServerResult:
     rss_after_startup_mib: float = 0.0
     peak_rss_mib: float = 0.0
     processes_in_tree: int = 0
-    routes: dict[str, LoadResult] = field(default_factory=dict)
+    routes: dict[str, LoadResult] = field(default_factory=dict)  # the median of the rounds
+    rounds: dict[str, list[LoadResult]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -334,7 +369,7 @@ def routes_for(job_path: str) -> list[Route]:
 
 
 def startup_runs(name: str, command: Callable[[int], list[str]], runs: int, workdir: Path) -> ServerResult:
-    timeout = 90.0 if name == "prism" else 30.0
+    timeout = 90.0 if name in ("prism", "wiremock") else 30.0
     result = ServerResult(command=command(0))
     for run in range(runs + 1):
         port = free_port()
@@ -377,16 +412,28 @@ def benchmark(
             job_paths[name] = EXAMPLE_JOB_PATH
             if name in FAKES:
                 job_paths[name], results[name].facts = prepare_fake(port)
-        for index in range(len(routes_for(EXAMPLE_JOB_PATH))):
-            for name, (_, port) in servers.items():
-                route = routes_for(job_paths[name])[index]
-                print(f"  {LABELS[name]}: {route.name} (1 s warm-up, {args.duration} s)", file=sys.stderr)
-                results[name].routes[route.name] = loaded = wrk.measure(port, route)
-                print(
-                    f"    {loaded.requests_per_second:,.0f} req/s, p50 {loaded.p50_ms:.2f} ms,"
-                    f" p99 {loaded.p99_ms:.2f} ms, non-2xx {loaded.non_2xx}, first request {loaded.smoke_status}",
-                    file=sys.stderr,
-                )
+        if "wiremock" in servers:
+            # A JIT compiles what runs often: give it every route before it is measured.
+            for route in routes_for(EXAMPLE_JOB_PATH):
+                print(f"  WireMock: {route.name}, {args.jit_warmup} s of JIT warm-up", file=sys.stderr)
+                wrk.run(servers["wiremock"][1], route, args.jit_warmup)
+        for round_number in range(1, args.rounds + 1):
+            for index in range(len(routes_for(EXAMPLE_JOB_PATH))):
+                for name, (_, port) in servers.items():
+                    route = routes_for(job_paths[name])[index]
+                    print(
+                        f"  round {round_number}, {LABELS[name]}: {route.name} (1 s warm-up, {args.duration} s)",
+                        file=sys.stderr,
+                    )
+                    loaded = wrk.measure(port, route)
+                    results[name].rounds.setdefault(route.name, []).append(loaded)
+                    print(
+                        f"    {loaded.requests_per_second:,.0f} req/s, p50 {loaded.p50_ms:.2f} ms, p99"
+                        f" {loaded.p99_ms:.2f} ms, non-2xx {loaded.non_2xx}, first request {loaded.smoke_status}",
+                        file=sys.stderr,
+                    )
+        for result in results.values():
+            result.routes = {route: median_of(rounds) for route, rounds in result.rounds.items()}
         if "fake" in servers:
             port = servers["fake"][1]
             facts = results["fake"].facts
@@ -424,6 +471,76 @@ def install_prism(version: str, workdir: Path) -> str:
         stdout=subprocess.DEVNULL,
     )
     return str(prefix / "node_modules" / ".bin" / "prism")
+
+
+def install_wiremock(version: str, workdir: Path) -> str:
+    """The standalone jar the npm package `wiremock` ships."""
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("compare.py needs npm to install WireMock: install Node.js, or pass --wiremock JAR or --only")
+    prefix = workdir / "wiremock"
+    print(f"installing wiremock@{version} into {prefix}", file=sys.stderr)
+    subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"wiremock@{version}"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return str(next((prefix / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar")))
+
+
+def find_java() -> str:
+    found = shutil.which("java")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        sys.exit("compare.py needs Java for WireMock: install a JDK (`sudo apt-get install -y default-jdk-headless`)")
+    print("installing a JDK with apt-get", file=sys.stderr)
+    subprocess.run(["apt-get", "update"], check=False)
+    subprocess.run(["apt-get", "install", "-y", "default-jdk-headless"], check=True)
+    return shutil.which("java") or "/usr/bin/java"
+
+
+def wiremock_mappings(root: Path) -> None:
+    """One stub per route in `root/mappings`: the method, the path and the route's exact bearer
+    header match; the answer is the fake's own for that request, status, type and body, made
+    in-process from the fake's default fixtures, so the bodies are the size the fake sends."""
+    from starlette.testclient import TestClient  # noqa: PLC0415
+
+    from connectors_mock.app import Settings, build_app  # noqa: PLC0415
+
+    (root / "mappings").mkdir(parents=True)
+    with TestClient(build_app(Settings(seed=1))) as fake:
+        for key, total in ((KEY_LIST_10, 10), (KEY_LIST_1000, 1000)):
+            held = len(fake.get("/v1/connectors", headers={"Authorization": f"Bearer {key}"}).json()["data"])
+            for index in range(total - held):
+                body = s3_body(f"Bench {total} {index}")
+                fake.post("/v1/connectors", json=body, headers={"Authorization": f"Bearer {key}"})
+        job = fake.post("/v1/connectors/conn_abc123/sync", headers={"Authorization": f"Bearer {KEY_SYNC}"})
+        fake.post("/_mock/clock/advance", json={"seconds": 1})
+        answers = {
+            route.name: fake.request(
+                route.method,
+                route.path.replace(EXAMPLE_JOB_PATH, f"/v1/connectors/conn_abc123/sync/{job.json()['data']['jobId']}"),
+                headers={"Authorization": f"Bearer {route.key}"},
+                json=s3_body("Document Storage stub") if route.method == "POST" else None,
+            )
+            for route in routes_for(EXAMPLE_JOB_PATH)
+        }
+    for index, route in enumerate(routes_for(EXAMPLE_JOB_PATH)):
+        answer = answers[route.name]
+        stub = {
+            "request": {
+                "method": route.method,
+                "url": route.path,
+                "headers": {"Authorization": {"equalTo": f"Bearer {route.key}"}},
+            },
+            "response": {
+                "status": answer.status_code,
+                "headers": {"Content-Type": answer.headers["content-type"]},
+                "body": answer.text,
+            },
+        }
+        (root / "mappings" / f"route-{index}.json").write_text(json.dumps(stub))
 
 
 def ratio(fake: float | None, other: float | None, higher_is_better: bool) -> str:
@@ -516,7 +633,9 @@ def facts_lines(args: argparse.Namespace, versions: dict[str, str], results: dic
         *(f"- {name}: {version}" for name, version in versions.items()),
         f"- load: {args.threads} threads, {args.connections} connections, {args.duration} s per route"
         f" after a 1 s warm-up, --latency, --timeout {args.timeout}s; one server under load at a time,"
-        " each route on every server in turn",
+        f" each route on every server in turn, {args.rounds} round{'s' if args.rounds > 1 else ''}, the table"
+        " shows the median"
+        + (f"; WireMock had {args.jit_warmup} s of load on each route first, for its JIT" * ("wiremock" in args.only)),
         f"- start-up: launch to first 200 of GET {PROBE_PATH}, polled every 2 ms, median of {args.runs}"
         f" launch{'es' if args.runs > 1 else ''} after one that warms the file system cache (the fake"
         " without --clock manual, as `serve --port P`)",
@@ -553,7 +672,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="launches for the start-up median (default 5)")
     parser.add_argument("--prism", metavar="PATH", help="an installed prism binary: skip the npm install")
     parser.add_argument("--prism-version", default=PRISM_VERSION, help=f"what npm installs (default {PRISM_VERSION})")
-    parser.add_argument("--only", default=",".join(SERVERS), help="a subset of fake,prism,ceiling (default all)")
+    parser.add_argument("--wiremock", metavar="JAR", help="WireMock's standalone jar: skip the npm install")
+    parser.add_argument(
+        "--wiremock-version", default=WIREMOCK_VERSION, help=f"what npm installs (default {WIREMOCK_VERSION})"
+    )
+    parser.add_argument(
+        "--jit-warmup", type=int, default=10, help="seconds of load on each route before WireMock's first (default 10)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of every route on every server (default 2)")
+    parser.add_argument(
+        "--only", default=",".join(s for s in SERVERS if s != "variant"), help="a subset of fake,prism,wiremock,ceiling"
+    )
     parser.add_argument(
         "--variant-arg",
         action="append",
@@ -561,6 +690,12 @@ def parse_args() -> argparse.Namespace:
         metavar="ARG",
         help="run a second fake, with this argument added, beside the first and measured the same way, "
         "repeatable (--variant-arg=--rate-limit --variant-arg=off): what an option costs",
+    )
+    parser.add_argument(
+        "--variant-script",
+        metavar="PATH",
+        help="run the variant fake from this connectors-mock console script (another build), with the "
+        "--variant-arg arguments if any: what a change of the code bought",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
     parser.add_argument(
@@ -573,11 +708,11 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if not args.only or set(args.only) - set(SERVERS) or "variant" in args.only:
-        parser.error("--only takes names among fake, prism, ceiling")
-    if args.variant_arg:
+        parser.error("--only takes names among fake, prism, wiremock, ceiling")
+    if args.variant_arg or args.variant_script:
         args.only.append("variant")
-    if args.runs < 1 or args.duration < 1 or args.threads < 1 or args.connections < args.threads:
-        parser.error("--runs and --duration must be at least 1, --connections at least --threads")
+    if min(args.runs, args.duration, args.threads, args.rounds) < 1 or args.connections < args.threads:
+        parser.error("--runs, --rounds and --duration must be at least 1, --connections at least --threads")
     return args
 
 
@@ -609,7 +744,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         extra = list(args.fake_arg)
         commands["fake"] = fake_commands(fake_script, extra)
     if "variant" in args.only:
-        commands["variant"] = fake_commands(fake_script, [*args.fake_arg, *args.variant_arg])
+        variant_script = os.path.abspath(args.variant_script) if args.variant_script else fake_script
+        versions["variant"] = version_of([variant_script, "--version"]) + f" ({variant_script})"
+        commands["variant"] = fake_commands(variant_script, [*args.fake_arg, *args.variant_arg])
     if "prism" in args.only:
         prism = os.path.abspath(args.prism) if args.prism else install_prism(args.prism_version, workdir)
         versions["Prism"] = f"{version_of([prism, '--version'])} (Node.js {version_of(['node', '--version'])})"
@@ -618,6 +755,20 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             return [prism, "mock", "--host", HOST, "--port", str(port), str(SPEC)]
 
         commands["prism"] = (prism_command, prism_command)
+    if "wiremock" in args.only:
+        jar = os.path.abspath(args.wiremock) if args.wiremock else install_wiremock(args.wiremock_version, workdir)
+        java = find_java()
+        versions["WireMock"] = f"{Path(jar).name} (Java: {version_of([java, '-version'])})"
+        wiremock_root = workdir / "wiremock-root"
+        wiremock_mappings(wiremock_root)
+
+        def wiremock_command(port: int) -> list[str]:
+            return [
+                java, "-jar", jar, "--port", str(port), "--bind-address", HOST,
+                "--root-dir", str(wiremock_root), "--disable-banner",
+            ]  # fmt: skip
+
+        commands["wiremock"] = (wiremock_command, wiremock_command)
     if "ceiling" in args.only:
         (workdir / "ceiling_app.py").write_text(CEILING_APP)
         versions["ceiling"] = ", ".join(

@@ -16,6 +16,15 @@ def test_the_api_stays_open_to_every_origin(client: TestClient) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
+def test_an_api_answer_says_it_varies_by_origin_with_or_without_one(client: TestClient) -> None:
+    """A cache between a page and the fake must not give a page the answer made for curl,
+    which has no `Access-Control-Allow-Origin`."""
+    for headers in ({}, {"Origin": EVIL}):
+        response = client.get("/v1/connectors", headers=headers)
+        assert response.headers.get_list("vary") == ["Origin"], headers
+        assert ("access-control-allow-origin" in response.headers) == bool(headers)
+
+
 def test_a_page_on_another_origin_cannot_read_mock(client: TestClient) -> None:
     """With no admin token, `Access-Control-Allow-Origin: *` once let any page read every tenant's state."""
     response = client.get("/_mock/state", headers={"Origin": EVIL})

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors_mock.errors import ApiError
 from connectors_mock.inputs import sent_headers
@@ -55,6 +55,11 @@ class CrossOrigin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(CONTROL_PREFIX):
+            if scope["type"] == "http" and "origin" not in sent_headers(scope):
+                # No page asked: CORS adds only `Vary: Origin`, as Starlette's would (the API
+                # answers every origin, so its answer varies by whether one asks).
+                await self.app(scope, receive, _varying_by_origin(send))
+                return
             await self.api(scope, receive, send)
             return
         refusal = None if scope["method"] in SAFE_METHODS else self._refusal(scope)
@@ -91,6 +96,15 @@ class CrossOrigin:
         own = {f"http://{host}" for host in [headers.get("host")] if host}
         own |= {self.public_origin} if self.public_origin else set()
         return origin in own or origin in self.control_origins
+
+
+def _varying_by_origin(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+        await send(message)
+
+    return sending
 
 
 def _cors(app: ASGIApp, origins: Collection[str], methods: Collection[str]) -> CORSMiddleware:

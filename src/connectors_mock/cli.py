@@ -368,6 +368,7 @@ def serve(args: argparse.Namespace) -> int:
         signal.signal(stop, _exit_cleanly)
     served = server.Server(config)
     served.log_format = args.log_format
+    server.settle_garbage_collector()
     served.run(sockets=[sock])
     return 0
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -80,6 +80,8 @@ class _Exchange:
     decision: Decision = NO_FAULT
     # What happened besides an answer (`JournalEntry.note`).
     note: str | None = None
+    # Added to the response's headers (the rate limit's), lower-case names, encoded.
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 class ScenarioMiddleware:
@@ -184,7 +186,7 @@ class ScenarioMiddleware:
         scope = request.scope
         rate = self.library.take(view, counted, self.plan) if counted is not None else None
         if rate is not None:
-            send = _with_raw_headers(send, rate.headers)
+            exchange.headers = rate.headers
         if rate is not None and rate.retry_after is not None:
             await self.envelope.error(request, rate.refusal())(scope, receive, send)
             return
@@ -322,17 +324,6 @@ async def _until_disconnect(receive: Receive) -> None:
         pass
 
 
-def _with_raw_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """`send`, adding `extra` (lower-case names, encoded) to the response's headers."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
-        await send(message)
-
-    return sending
-
-
 def _recording(receive: Receive, exchange: _Exchange) -> Receive:
     async def receiving() -> Message:
         message = await receive()
@@ -347,8 +338,12 @@ def _recording(receive: Receive, exchange: _Exchange) -> Receive:
 
 
 def _recording_send(send: Send, exchange: _Exchange) -> Send:
+    """`send`, noting the status and an error's body, and adding `exchange.headers`."""
+
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
+            if exchange.headers:
+                message = {**message, "headers": [*message.get("headers", []), *exchange.headers]}
             exchange.status = message["status"]
             if exchange.status >= 400:
                 exchange.error_body = bytearray()
