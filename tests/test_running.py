@@ -18,10 +18,13 @@ EXAMPLES = ROOT / "examples"
 CONSOLE_SCRIPT = Path(sys.executable).parent / "connectors-mock"
 
 
-def test_the_readme_shows_the_examples_as_they_are() -> None:
+def test_the_readme_and_the_guide_show_the_examples() -> None:
     readme = (ROOT / "README.md").read_text()
+    guide = (ROOT / "docs" / "running.md").read_text()
     for name in ("connectors-mock.service", "Procfile"):
-        assert (EXAMPLES / name).read_text() in readme, name
+        assert f"(examples/{name})" in readme, name
+        # Included whole when the guide is built (pymdownx.snippets), so never a stale copy.
+        assert f'--8<-- "examples/{name}"' in guide, name
 
 
 def service_section(unit: str) -> list[tuple[str, str]]:
