@@ -3,7 +3,8 @@
 What compare.py, capacity.py and startup.py share: a free port, the `connectors-mock` console
 script, a server launched with the environment an installed fake would have and stopped by pid
 together with whatever it started, its first 200 or its "listening" line, its memory read from
-/proc/PID/status, the few HTTP calls that set up state, and a clean stop on Ctrl-C or SIGTERM.
+/proc/PID/status, the few HTTP calls that set up state, dashboards watching a fake
+(`Dashboards`), and a clean stop on Ctrl-C or SIGTERM.
 
 The scripts import it as `servers`: `python benchmarks/x.py` puts this directory on sys.path.
 Linux only (process trees and memory come from /proc).
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -343,6 +345,74 @@ def s3_body(name: str) -> dict[str, Any]:
         "config": {"bucket": "my-documents", "region": "us-east-1", "prefix": "/documents/"},
         "credentials": {"accessKeyId": "AKIA...", "secretAccessKey": "..."},
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboards
+
+
+class Dashboards:
+    """`count` dashboards watching a fake: each reads `/_mock/events` in a thread of its own, as
+    fast as it comes, as a browser tab does. Use it in a `with` block; `events` and `received`
+    count what they were sent, and `ended` how many streams the server closed."""
+
+    def __init__(self, port: int, count: int, query: str = "") -> None:
+        self.port = port
+        self.count = count
+        self.query = query
+        self.events = 0
+        self.received = 0
+        self.ended = 0
+        self._lock = threading.Lock()
+        self._attached = threading.Semaphore(0)
+        self._stopping = threading.Event()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> Dashboards:
+        for _ in range(self.count):
+            thread = threading.Thread(target=self._watch, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for _ in range(self.count):
+            # Attached once each has had its first picture of the fake.
+            if not self._attached.acquire(timeout=30):
+                raise RuntimeError("a dashboard did not get its first events within 30 s")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                if connection.sock is not None:
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(10)
+
+    def _watch(self) -> None:
+        connection = connect(self.port, timeout=60)
+        self._connections.append(connection)
+        connection.request("GET", f"/_mock/events{self.query}")
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"/_mock/events answered {response.status}: {response.read()[:300]!r}")
+        attached = False
+        try:
+            while not self._stopping.is_set():
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                with self._lock:
+                    self.received += len(chunk)
+                    self.events += chunk.count(b"\nevent: ") + chunk.startswith(b"event: ")
+                if not attached and b"event: journal" in chunk:
+                    attached = True
+                    self._attached.release()
+        except (OSError, http.client.HTTPException):
+            pass  # the socket shut by __exit__, or by the server
+        if not self._stopping.is_set():
+            with self._lock:
+                self.ended += 1
 
 
 # --------------------------------------------------------------------------------------------

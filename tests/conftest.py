@@ -24,6 +24,7 @@ from connectors_mock.connectors import SeedData
 from connectors_mock.control import control_document
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.oauth import OAuthFlows
+from connectors_mock.pages import PAGE_PATHS
 from connectors_mock.spec import Spec, default_spec
 from connectors_mock.state import Backend, Shared
 
@@ -72,7 +73,8 @@ def check_response(response: httpx2.Response, spec: Spec, contract: Any) -> None
     request = response.request
     if request.method in ("HEAD", "OPTIONS"):
         return
-    if request.url.path.startswith("/_mock/"):
+    if request.url.path.startswith("/_mock/") or request.url.path in PAGE_PATHS:
+        # `/` and `/docs` are the fake's own pages: the control document describes them.
         check_control_response(response, spec)
         return
     operation = contract.find_operation_by_path(request.method, request.url.path)
@@ -116,11 +118,18 @@ def escape(segment: str) -> str:
     return segment.replace("~", "~0").replace("/", "~1")
 
 
+# Parameters that may hold a `/`: a path within the guide or the assets, a team's tenant label.
+MULTI_SEGMENT = ("{page}", "{tenant}")
+
+
 def control_operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
     """The JSON pointer and the object of the operation documented for `method` on `path`. A
-    parameter is one segment, but the guide's `{page}`, a path within the site."""
+    parameter is one segment, but those of `MULTI_SEGMENT`."""
     for template, item in control_document()["paths"].items():
-        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template.replace("{page}", "(.*)"))
+        pattern = template
+        for name in MULTI_SEGMENT:
+            pattern = pattern.replace(name, "(.*)")
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", pattern)
         if method.lower() in item and re.fullmatch(pattern, path):
             return f"/paths/{escape(template)}/{method.lower()}", item[method.lower()]
     return None

@@ -1,6 +1,7 @@
 """The benchmark scripts still work: capacity.py run as a person runs it, on a tiny fleet (its
-numbers are printed, never judged here), and the parts of servers.py and compare.py that read
-/proc and wrk's output. compare.py itself is not run: it needs wrk and npm."""
+numbers are printed, never judged here), and the parts of servers.py, compare.py and
+dashboard_cost.py that read /proc and wrk's output or watch a fake. compare.py and
+dashboard_cost.py themselves are not run: they need wrk (and compare.py npm)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+from connectors_mock.app import Settings, build_app
+from connectors_mock.server import serving
+from connectors_mock.spec import Spec
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -138,3 +143,33 @@ def test_wrk_output_is_read() -> None:
     assert loaded.socket_errors == {"connect": 0, "read": 3, "write": 0, "timeout": 12}
     with pytest.raises(RuntimeError, match="could not read wrk's output"):
         compare.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n", 0)
+
+
+@pytest.mark.usefixtures("benchmarks_importable")
+def test_dashboards_watch_a_fake_and_let_go_of_it(spec: Spec) -> None:
+    """dashboard_cost.py's dashboards: attached once each has its first events, counting what
+    they are sent, and gone from the fake when the block ends."""
+    import servers  # noqa: PLC0415
+
+    app = build_app(Settings(seed=1), spec)
+    with serving(app) as running:
+        port = int(running.url.rsplit(":", 1)[1])
+        with servers.Dashboards(port, 2) as dashboards:
+            assert len(app.state.viewers) == 2
+            servers.call(port, "GET", "/v1/connectors", key="watched")
+        assert dashboards.events >= 10  # the first picture: 5 events each
+        assert dashboards.ended == 0
+        deadline = time.monotonic() + 10
+        while len(app.state.viewers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(app.state.viewers) == 0
+
+
+@pytest.mark.usefixtures("benchmarks_importable")
+def test_the_cpu_time_of_a_process_is_read() -> None:
+    import dashboard_cost  # noqa: PLC0415
+
+    spent = dashboard_cost.cpu_seconds(os.getpid())
+    sum(range(3_000_000))
+    assert dashboard_cost.cpu_seconds(os.getpid()) >= spent > 0
+    assert dashboard_cost.tenant_label("my-key") == "key_5e78863ed1ff"

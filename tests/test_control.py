@@ -3,6 +3,7 @@ state export and import, and the admin token that guards them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -259,3 +260,70 @@ def test_at_most_fifty_scenarios_are_loaded_at_once(client: TestClient) -> None:
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "quota_exceeded"
     assert client.post("/_mock/scenarios", content=b"name: s0\n", headers=yaml).status_code == 201
+
+
+def label_of(key: str) -> str:
+    return "key_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def test_tenants_are_listed_and_read_by_label_never_by_key(make_client: ClientFactory) -> None:
+    client = make_client(token="dashboard-key")
+    client.post("/v1/connectors", json=S3_CREATE)
+    client.get("/v1/connectors", headers={"X-Team-ID": "research"})
+    listing = client.get("/_mock/tenants").json()["data"]
+    labels = [tenant["tenant"] for tenant in listing["tenants"]]
+    assert labels == [f"{label_of('dashboard-key')}/research", label_of("dashboard-key")]
+    assert [tenant["connectors"] for tenant in listing["tenants"]] == [8, 9]
+    view = client.get(f"/_mock/tenants/{label_of('dashboard-key')}").json()["data"]
+    assert view["connectors"][-1]["name"] == S3_CREATE["name"]
+    assert "credentials" not in view["connectors"][-1]
+    team = client.get(f"/_mock/tenants/{label_of('dashboard-key')}%2Fresearch")
+    assert team.json()["data"]["tenant"] == f"{label_of('dashboard-key')}/research"
+    assert "dashboard-key" not in client.get("/_mock/tenants").text
+
+
+def test_a_tenant_that_is_not_known_or_not_a_label_is_refused(client: TestClient) -> None:
+    unknown = client.get("/_mock/tenants/key_000000000000")
+    assert unknown.status_code == 404
+    assert "GET /_mock/tenants" in unknown.json()["error"]["message"]
+    malformed = client.get("/_mock/tenants/my-secret-key")
+    assert malformed.status_code == 422
+    assert "my-secret-key" not in malformed.text
+
+
+def test_a_tenant_is_bound_by_its_label(make_client: ClientFactory) -> None:
+    client = make_client(token="bound-by-label")
+    client.post("/_mock/scenarios?example=outage")
+    assert client.get("/v1/connectors").status_code == 200
+    anonymous = make_client(token=None, app=client.app)
+    where = f"/_mock/binding?tenant={label_of('bound-by-label')}"
+    bound = anonymous.put(where, json={"scenario": "outage"})
+    assert bound.json()["data"] == {"tenant": label_of("bound-by-label"), "scenario": "outage"}
+    assert client.get("/v1/connectors").status_code == 503
+    assert anonymous.get(where).json()["data"]["scenario"] == "outage"
+    assert anonymous.delete(where).status_code == 204
+    assert client.get("/v1/connectors").status_code == 200
+    assert anonymous.put("/_mock/binding?tenant=key_000000000000", json={"scenario": "outage"}).status_code == 404
+    refused = anonymous.put("/_mock/binding?tenant=bound-by-label", json={"scenario": "outage"})
+    assert refused.status_code == 422
+    assert "bound-by-label" not in refused.text
+
+
+def test_a_loaded_scenario_is_activated_and_deactivated_in_place(client: TestClient) -> None:
+    client.post("/_mock/scenarios?example=outage")
+    assert client.get("/v1/connectors").status_code == 200
+    active = client.put("/_mock/scenarios/outage/active")
+    assert active.json()["data"]["active"] is True
+    assert client.get("/v1/connectors").status_code == 503
+    inactive = client.delete("/_mock/scenarios/outage/active")
+    assert inactive.json()["data"]["active"] is False
+    assert client.get("/v1/connectors").status_code == 200
+    assert [s["name"] for s in client.get("/_mock/scenarios").json()["data"]] == ["outage"]
+    assert client.put("/_mock/scenarios/nope/active").status_code == 404
+
+
+def test_activating_a_scenario_applies_its_clock(client: TestClient) -> None:
+    client.post("/_mock/scenarios", content=b"name: fast\nclock:\n  mode: real\n  speed: 60\n")
+    assert client.get("/_mock/clock").json()["data"]["mode"] == "manual"
+    client.put("/_mock/scenarios/fast/active")
+    assert client.get("/_mock/clock").json()["data"]["speed"] == 60

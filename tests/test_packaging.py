@@ -1,11 +1,13 @@
-"""The built wheel carries the contract, the fixtures and the scenarios, and runs from any
-directory without the checkout."""
+"""The built wheel carries the contract, the fixtures, the scenarios, and what the pages for
+people need (Swagger UI with its licence, the dashboard's files), and runs from any directory
+without the checkout."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -32,6 +34,16 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
         "connectors_mock/contract/schemathesis.toml",
         "connectors_mock/contract/plugin.py",
         "connectors_mock/contract/test_schema.py",
+        "connectors_mock/dashboard.html",
+        "connectors_mock/static/dashboard.js",
+        "connectors_mock/static/docs.js",
+        "connectors_mock/static/page.css",
+        # Swagger UI, put in by hatch_build.py from npm's swagger-ui-dist, with its licences.
+        "connectors_mock/_viewer/swagger-ui/swagger-ui-bundle.js",
+        "connectors_mock/_viewer/swagger-ui/swagger-ui.css",
+        "connectors_mock/_viewer/swagger-ui/LICENSE",
+        "connectors_mock/_viewer/swagger-ui/NOTICE",
+        "connectors_mock/_viewer/swagger-ui/swagger-ui-bundle.js.LICENSE.txt",
     } <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "connectors_mock = connectors_mock.contract.entry" in entry_points
@@ -60,6 +72,10 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
         status, body = get(f"{url}/v1/connectors/conn_abc123")
         assert (status, body["error"]["code"]) == (503, "service_unavailable")
         assert get(f"{url}/_mock/openapi.json")[0] == 200
+        # The docs and the dashboard, from the installed package alone.
+        for page in ("/docs", "/_mock/ui", "/_mock/assets/swagger-ui/swagger-ui-bundle.js"):
+            with urllib.request.urlopen(f"{url}{page}", timeout=5) as opened:
+                assert opened.status == 200, page
         assert call("DELETE", f"{url}/_mock/scenarios")[0] == 204
         status, body = get(f"{url}/v1/connectors/conn_abc123")
     assert status == 200

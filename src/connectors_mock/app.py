@@ -24,6 +24,7 @@ from connectors_mock.browsers import CrossOrigin
 from connectors_mock.clock import MANUAL_EPOCH, ClockMode, VirtualClock
 from connectors_mock.consent import consent_routes
 from connectors_mock.control import Control, control_routes
+from connectors_mock.dashboard import dashboard_routes
 from connectors_mock.errors import ApiError
 from connectors_mock.fixtures import load_seed_data
 from connectors_mock.guide import guide_routes
@@ -31,8 +32,10 @@ from connectors_mock.handlers import HANDLERS, Call, Handler
 from connectors_mock.inputs import read_inputs, sent_headers
 from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import DEFAULT_CAPACITY, Journal, JournalEvent
+from connectors_mock.landing import landing_routes
 from connectors_mock.oauth import OAuthFlows
 from connectors_mock.persistence import StateKeeper, read_state_file, restore_clock
+from connectors_mock.pages import asset_routes
 from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
 from connectors_mock.scenarios.middleware import (
@@ -47,6 +50,7 @@ from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
 from connectors_mock.tenancy import DEFAULT_MAX_TENANTS, TenantRoster
 from connectors_mock.watching import FileWatcher, Watched
+from connectors_mock.viewer import viewer_routes
 
 logger = logging.getLogger("connectors_mock")
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -159,12 +163,29 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
         return settings.public_url or str(request.base_url).rstrip("/")
 
     control = Control(
-        clock, library, journal, backend, spec, envelope, roster, settings.api_keys, settings.admin_token, keeper
+        clock,
+        library,
+        journal,
+        backend,
+        spec,
+        envelope,
+        roster,
+        flows,
+        api_keys=settings.api_keys,
+        admin_token=settings.admin_token,
+        cors_origins=settings.cors_origins,
+        public_url=settings.public_url,
+        keeper=keeper,
     )
     # The API's routes first: they take nearly every request, and no `/_mock` path is one of
     # theirs. Among them, literal segments win over parameters (`/oauth/...` before `/{id}/...`).
     routes: list[BaseRoute] = [route_for(path, by_path[path]) for path in sorted(by_path, key=lambda p: p.count("{"))]
-    routes += control_routes(control) + consent_routes(flows, base_url) + guide_routes()
+    routes += [
+        *control_routes(control),
+        *consent_routes(flows, base_url, control.viewers.poke),
+        *guide_routes(),
+        *_page_routes(clock, library, envelope, spec, settings.admin_token),
+    ]
     scenario_faults = Middleware(
         ScenarioMiddleware,
         library=library,
@@ -194,6 +215,8 @@ def build_app(settings: Settings | None = None, spec: Spec | None = None) -> Sta
     app.state.backend = backend
     app.state.scenarios = library
     app.state.journal = journal
+    # The dashboards watching `/_mock/events`.
+    app.state.viewers = control.viewers
     # How the server answers what it refuses before the app sees it (`server.HttpProtocol`).
     app.state.edge_errors = envelope.edge_error
     return app
@@ -258,6 +281,13 @@ def _background(keeper: StateKeeper | None, watcher: FileWatcher | None) -> Life
                 await keeper.stop()
 
     return lifespan
+def _page_routes(
+    clock: VirtualClock, library: ScenarioLibrary, envelope: Envelope, spec: Spec, admin_token: str | None
+) -> list[BaseRoute]:
+    """The pages for people: `/`, the docs of both documents, the dashboard, and their files."""
+    landing = landing_routes(clock, library, envelope, admin_token)
+    dashboard = dashboard_routes(spec.operations, admin_token=admin_token is not None)
+    return landing + viewer_routes() + dashboard + asset_routes()
 
 
 def _journal_eviction(journal: Journal, clock: VirtualClock, limit: int) -> Callable[[str], None]:

@@ -5,7 +5,9 @@ to have open must not drive it. There:
 - only the origins given with `--cors-origin` may read answers across origins;
 - a request that changes something is refused when it comes from another origin (its `Origin`),
   or carries a body of a type any page can send without the browser asking first (a form, text):
-  those are the requests a cross-site page can make blindly.
+  those are the requests a cross-site page can make blindly;
+- the dashboard's stream, `/_mock/events`, is refused to another origin even to read
+  (`cross_site_refusal`, called by `control.py`): its few places are for the fake's own pages.
 The fake's own pages (the consent page, same origin) keep working. What this does not stop: a
 page whose host name resolves to 127.0.0.1 (DNS rebinding) is same-origin with it; `--admin-token`
 closes `/_mock` to anyone without the token.
@@ -49,7 +51,7 @@ class CrossOrigin:
         self.app = app
         self.envelope = envelope
         self.control_origins = frozenset(control_origins)
-        self.public_origin = _origin(public_url) if public_url else None
+        self.public_url = public_url
         self.api = _cors(app, ["*"], methods)
         self.control = _cors(app, sorted(control_origins), ["GET", "POST", "PUT", "DELETE"])
 
@@ -70,14 +72,9 @@ class CrossOrigin:
 
     def _refusal(self, scope: Scope) -> ApiError | None:
         headers = sent_headers(scope)
-        origin = headers.get("origin")
-        if origin is not None and not self._trusted(origin, headers):
-            return ApiError(
-                403,
-                "forbidden",
-                f"Cross-site request refused: a page on {origin} may not change this fake's state "
-                "(allow its origin with --cors-origin)",
-            )
+        refusal = cross_site_refusal(headers, self.control_origins, self.public_url)
+        if refusal is not None:
+            return refusal
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type in SIMPLE_MEDIA_TYPES and not (
             media_type == "application/x-www-form-urlencoded" and scope["path"].endswith(FORM_PATH_SUFFIX)
@@ -90,12 +87,31 @@ class CrossOrigin:
             )
         return None
 
-    def _trusted(self, origin: str, headers: Mapping[str, str]) -> bool:
-        """The fake's own origin (as the request addressed it, or its --public-url), or one
-        allowed with --cors-origin. `null` (a sandboxed page, a file) is none of them."""
-        own = {f"http://{host}" for host in [headers.get("host")] if host}
-        own |= {self.public_origin} if self.public_origin else set()
-        return origin in own or origin in self.control_origins
+
+def cross_site_refusal(
+    headers: Mapping[str, str],
+    control_origins: Collection[str],
+    public_url: str | None,
+    what: str = "change this fake's state",
+) -> ApiError | None:
+    """The 403 for a request from a page on another origin (by its `Origin`), else None. A
+    request without `Origin` is no page's: a browser sends one with every cross-origin request."""
+    origin = headers.get("origin")
+    if origin is None or _trusted(origin, headers, control_origins, public_url):
+        return None
+    return ApiError(
+        403,
+        "forbidden",
+        f"Cross-site request refused: a page on {origin} may not {what} (allow its origin with --cors-origin)",
+    )
+
+
+def _trusted(origin: str, headers: Mapping[str, str], control_origins: Collection[str], public_url: str | None) -> bool:
+    """The fake's own origin (as the request addressed it, or its --public-url), or one
+    allowed with --cors-origin. `null` (a sandboxed page, a file) is none of them."""
+    own = {f"http://{host}" for host in [headers.get("host")] if host}
+    own |= {_origin(public_url)} if public_url else set()
+    return origin in own or origin in control_origins
 
 
 def _varying_by_origin(send: Send) -> Send:

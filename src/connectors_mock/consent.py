@@ -127,7 +127,11 @@ def _bad_decision(request: Request, decision: str | None) -> str:
     return 'decision: missing; it must be "approve" or "deny"'
 
 
-def consent_routes(flows: OAuthFlows, base_url: Callable[[Request], str]) -> list[BaseRoute]:
+def consent_routes(
+    flows: OAuthFlows, base_url: Callable[[Request], str], answered: Callable[[], None] = lambda: None
+) -> list[BaseRoute]:
+    """`answered` is told when the user approves or denies, so a dashboard shows it at once."""
+
     async def consent(request: Request) -> Response:
         connector_type = request.path_params["type"]
         if request.method == "POST":
@@ -149,6 +153,7 @@ def consent_routes(flows: OAuthFlows, base_url: Callable[[Request], str]) -> lis
             elif decision is None:
                 return consent_page(flow)
             flow = flows.decide(connector_type, state, approve=decision == "approve")
+            answered()
         except ApiError as error:
             return error_page(error)
         return RedirectResponse(flow.redirect_url(), status_code=303)

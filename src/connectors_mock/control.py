@@ -1,6 +1,7 @@
 """The fake's control API under `/_mock`, apart from the contract and described by its own
 OpenAPI document (`control.openapi.yaml`, served at `/_mock/openapi.json`): the clock,
-scenarios and bindings, reset, the request journal, and state export and import.
+scenarios and bindings, reset, the request journal, state export and import, and what the
+dashboard reads: the tenants by label and the live stream of `/_mock/events` (`events.py`).
 
 With `--admin-token`, every route here but the OpenAPI document wants `X-Mock-Admin-Token`.
 The OAuth pages (`consent.py`) are not part of it: a browser opens them with no token.
@@ -9,8 +10,9 @@ The OAuth pages (`consent.py`) are not part of it: a browser opens them with no 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources as package_resources
 from typing import Any
@@ -23,12 +25,15 @@ from starlette.routing import BaseRoute, Route
 
 from connectors_mock import __version__, resources
 from connectors_mock.auth import tenant_key, tenant_label
+from connectors_mock.browsers import cross_site_refusal
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
+from connectors_mock.events import EVENTS_PATH, EventStream, Sources
 from connectors_mock.inputs import read_json_body, read_limited
 from connectors_mock.journal import Journal, journal_filter
 from connectors_mock.masking import MASK
 from connectors_mock.persistence import StateKeeper
+from connectors_mock.oauth import OAuthFlows
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
@@ -36,7 +41,9 @@ from connectors_mock.snapshot import SNAPSHOT_SCHEMA, export_state, read_snapsho
 from connectors_mock.spec import Spec
 from connectors_mock.state import Backend
 from connectors_mock.tenancy import TenantRoster
+from connectors_mock.tenant_view import TenantDirectory
 from connectors_mock.validators import Validator
+from connectors_mock.viewers import Viewers
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
 ADVANCE_SCHEMA = {
@@ -52,6 +59,8 @@ BINDING_SCHEMA = {
     "properties": {"scenario": {"type": "string", "minLength": 1}},
 }
 BOOLEANS = {"true": True, "false": False}
+# A tenant as `/_mock` names it (`auth.tenant_label`): the binding routes' `?tenant=`.
+TENANT_LABEL = re.compile(r"key_[0-9a-f]{12}(/[A-Za-z0-9_-]{1,64})?")
 SECRET_HEADERS = frozenset({"authorization", "cookie", "x-mock-admin-token"})
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -103,10 +112,16 @@ class Control:
     spec: Spec
     envelope: Envelope
     roster: TenantRoster
+    flows: OAuthFlows
     api_keys: frozenset[str] | None = None
     admin_token: str | None = None
     # Set with `--state-file`: whether its last write worked is part of being ready.
     keeper: StateKeeper | None = None
+    # The dashboards watching `/_mock/events`; poked by every change made here.
+    viewers: Viewers = field(default_factory=Viewers)
+    # Origins allowed to drive `/_mock` (`--cors-origin`), and where browsers reach the fake.
+    cors_origins: tuple[str, ...] = ()
+    public_url: str | None = None
 
 
 def scenario_json(library: ScenarioLibrary, loaded: Loaded) -> dict[str, Any]:
@@ -136,6 +151,7 @@ class ControlApi:
         self.clock, self.library, self.envelope = control.clock, control.library, control.envelope
         self.advance_check = Validator(ADVANCE_SCHEMA, "body")
         self.binding_check = Validator(BINDING_SCHEMA, "body")
+        self.directory = TenantDirectory(control.roster, control.backend, control.library, control.flows)
 
     def routes(self) -> list[BaseRoute]:
         table: list[tuple[str, Endpoint, str]] = [
@@ -146,11 +162,16 @@ class ControlApi:
             ("/_mock/scenarios", self.clear_scenarios, "DELETE"),
             ("/_mock/scenarios/{name}", self.read_scenario, "GET"),
             ("/_mock/scenarios/{name}", self.remove_scenario, "DELETE"),
+            ("/_mock/scenarios/{name}/active", self.activate_scenario, "PUT"),
+            ("/_mock/scenarios/{name}/active", self.deactivate_scenario, "DELETE"),
             ("/_mock/binding", self.read_binding, "GET"),
             ("/_mock/binding", self.bind, "PUT"),
             ("/_mock/binding", self.unbind, "DELETE"),
             ("/_mock/tenant", self.read_tenant, "GET"),
             ("/_mock/tenant", self.forget_tenant, "DELETE"),
+            ("/_mock/tenants", self.list_tenants, "GET"),
+            # The label may hold a `/` (`key_.../TEAM`), so the parameter is a path.
+            ("/_mock/tenants/{tenant:path}", self.read_tenant_view, "GET"),
             ("/_mock/reset", self.reset, "POST"),
             ("/_mock/journal", self.read_journal, "GET"),
             ("/_mock/journal", self.clear_journal, "DELETE"),
@@ -166,24 +187,57 @@ class ControlApi:
             Route("/_mock/openapi.json", self.openapi, methods=["GET"]),
             Route("/_mock/health", self.health, methods=["GET"]),
             Route("/_mock/ready", self.ready, methods=["GET"]),
+            # Checks the admin token itself (`_event_stream`): a stream is not a request/response.
+            Route(EVENTS_PATH, self._event_stream(), methods=["GET"]),
         ]
         return routes + [Route(path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()]
 
     # Plumbing ----------------------------------------------------------------------------------
 
     def _protected(self, endpoint: Endpoint) -> Endpoint:
-        token = self.control.admin_token
+        viewers = self.control.viewers
 
         async def checked(request: Request) -> Response:
-            if token is not None:
-                sent = request.headers.get(ADMIN_HEADER)
-                if sent is None:
-                    raise ApiError(401, "unauthorized", f"{ADMIN_HEADER} header required: /_mock is protected")
-                if not hmac.compare_digest(sent.encode(), token.encode()):
-                    raise ApiError(401, "unauthorized", f"{ADMIN_HEADER}: invalid admin token")
-            return await endpoint(request)
+            self._check_admin(request)
+            response = await endpoint(request)
+            if request.method not in ("GET", "HEAD"):
+                # Whatever it changed, the dashboards show it now rather than at their next look.
+                viewers.poke()
+            return response
 
         return checked
+
+    def _check_admin(self, request: Request) -> None:
+        token = self.control.admin_token
+        if token is None:
+            return
+        sent = request.headers.get(ADMIN_HEADER)
+        if sent is None:
+            raise ApiError(401, "unauthorized", f"{ADMIN_HEADER} header required: /_mock is protected")
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            raise ApiError(401, "unauthorized", f"{ADMIN_HEADER}: invalid admin token")
+
+    def _event_stream(self) -> EventStream:
+        control = self.control
+        sources = Sources(
+            journal=control.journal,
+            directory=self.directory,
+            roster=control.roster,
+            clock=self.clock,
+            clock_json=self._clock_json,
+            scenarios_json=lambda: [scenario_json(self.library, loaded) for loaded in self.library.loaded()],
+        )
+
+        def check(request: Request) -> None:
+            self._check_admin(request)
+            # Even to read: a page on another origin must not hold one of the few viewer slots.
+            refusal = cross_site_refusal(request.headers, control.cors_origins, control.public_url, "watch this fake")
+            if refusal is not None:
+                raise refusal
+
+        return EventStream(
+            sources, control.viewers, envelope=self.envelope, operations=control.spec.operations, check=check
+        )
 
     def _ok(self, request: Request, data: Any, status: int = 200) -> Response:
         return self.envelope.success(request, status, data)
@@ -205,6 +259,21 @@ class ControlApi:
 
     def _tenant(self, request: Request) -> str:
         return tenant_key(request.headers, self.control.api_keys)
+
+    def _caller_or_named(self, request: Request) -> str:
+        """The tenant `?tenant=LABEL` names (one the fake has seen), else the caller's key:
+        the dashboard knows tenants by label only."""
+        label = request.query_params.get("tenant")
+        if label is None:
+            return self._tenant(request)
+        if not TENANT_LABEL.fullmatch(label):
+            # Not quoted back: what was sent may well be an API key.
+            problem = FieldError("query", "tenant", 'must be a tenant label such as "key_1a2b3c4d5e6f", not an API key')
+            raise validation_failed("Request is invalid", [problem])
+        key = self.control.roster.key_for(label)
+        if key is None:
+            raise ApiError(404, "not_found", f"No tenant {label} has been seen (GET /_mock/tenants lists them)")
+        return key
 
     # The routes --------------------------------------------------------------------------------
 
@@ -293,10 +362,10 @@ class ControlApi:
         return self._no_content(request)
 
     async def read_binding(self, request: Request) -> Response:
-        return self._ok(request, self._binding_json(self._tenant(request)))
+        return self._ok(request, self._binding_json(self._caller_or_named(request)))
 
     async def bind(self, request: Request) -> Response:
-        tenant = self._tenant(request)
+        tenant = self._caller_or_named(request)
         body = await read_json_body(request)
         errors = self.binding_check.errors(body)
         if errors:
@@ -309,8 +378,29 @@ class ControlApi:
         return self._ok(request, self._binding_json(tenant))
 
     async def unbind(self, request: Request) -> Response:
-        self.library.unbind(self._tenant(request))
+        self.library.unbind(self._caller_or_named(request))
         return self._no_content(request)
+
+    async def activate_scenario(self, request: Request) -> Response:
+        loaded = self.library.activate(self._scenario(request.path_params["name"]).name)
+        return self._ok(request, scenario_json(self.library, loaded))
+
+    async def deactivate_scenario(self, request: Request) -> Response:
+        loaded = self.library.deactivate(self._scenario(request.path_params["name"]).name)
+        return self._ok(request, scenario_json(self.library, loaded))
+
+    async def list_tenants(self, request: Request) -> Response:
+        return self._ok(request, self.directory.listing())
+
+    async def read_tenant_view(self, request: Request) -> Response:
+        label = request.path_params["tenant"]
+        if not TENANT_LABEL.fullmatch(label):
+            problem = FieldError("path", "tenant", 'must be a tenant label such as "key_1a2b3c4d5e6f", not an API key')
+            raise validation_failed("Request is invalid", [problem])
+        tenant = self.directory.find(label)
+        if tenant is None:
+            raise ApiError(404, "not_found", f"No tenant {label} has been seen (GET /_mock/tenants lists them)")
+        return self._ok(request, self.directory.view(label, tenant))
 
     async def read_tenant(self, request: Request) -> Response:
         tenant = self._tenant(request)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -353,6 +353,14 @@ class Journal:
                 newest.append(entry)
         newest.reverse()
         return newest
+
+    def newest_after(self, since: int) -> Iterator[Entry]:
+        """The entries after id `since`, newest first: a reader that wants only the latest few
+        stops early, however many came in. Read it whole before the next entry is recorded."""
+        for entry in reversed(self._entries):
+            if entry.id <= since:
+                return
+            yield entry
 
     def clear(self) -> None:
         self._entries.clear()

@@ -200,6 +200,12 @@ class OAuthFlows:
     def expired(self, flow: OAuthFlow) -> bool:
         return self._clock.now() >= flow.expires_at
 
+    def pending(self, tenant: str) -> list[OAuthFlow]:
+        """The tenant's flows still waiting for the user's answer, oldest first."""
+        now = self._clock.now()
+        flows = (self._flows.get(state) for state in self._tenant_states.get(tenant, ()))
+        return [flow for flow in flows if flow is not None and flow.status == "pending" and now < flow.expires_at]
+
     def awaiting(self, connector_type: str, state: str) -> OAuthFlow:
         """The flow a consent page is for, while it still waits for the user's answer."""
         if not state:

@@ -44,6 +44,18 @@ def guide_dir() -> Path | None:
     return built if (built / "index.html").exists() else None
 
 
+def static_dir() -> Path:
+    """The fake's own pages' scripts and stylesheet (`pages.py`)."""
+    return Path(__file__).parent / "static"
+
+
+def viewer_dir() -> Path | None:
+    """Swagger UI as the build put it into the package (`hatch_build.py`), or None when the
+    build had no npm to fetch it with."""
+    built = Path(__file__).parent / "_viewer" / "swagger-ui"
+    return built if (built / "swagger-ui-bundle.js").exists() else None
+
+
 def guide_sources() -> Path | None:
     """The guide's Markdown, in a checkout (`docs/`); an installed wheel has none."""
     docs = _CHECKOUT / "docs"

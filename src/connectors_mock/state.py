@@ -460,6 +460,18 @@ class Backend:
             tenant = self._tenants[key] = self._new_tenant(key, tenant_label(key))
         return tenant
 
+    def peek(self, key: str) -> Tenant:
+        """The key's tenant, or, for a key that has not reached an operation yet, the tenant it
+        would start as, built for the reading and not kept (a look must not make a tenant)."""
+        return self._tenants.get(key) or self._new_tenant(key, tenant_label(key))
+
+    def imported_tenant(self, label: str) -> Tenant | None:
+        """An imported tenant no key has reached yet, by label, as its key will find it."""
+        return self._new_tenant(label, label) if label in self._imported else None
+
+    def imported_labels(self) -> list[str]:
+        return sorted(self._imported)
+
     def forget(self, key: str) -> bool:
         """Drop a tenant's state (`tenancy.TenantRoster` evicts it); its key starts afresh."""
         self.shared.changes()

@@ -8,7 +8,9 @@ forgetting is journaled. Its key, if it comes back, starts afresh from the fixtu
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+
+from connectors_mock.auth import tenant_label
 
 # What `serve` remembers by default: a tenant that only read costs a few hundred bytes, so this
 # is a few megabytes of them; one that made a thousand connectors costs about a megabyte.
@@ -31,6 +33,10 @@ class TenantRoster:
         # Told only of tenants forgotten to make room, which their clients did not ask for.
         self._evicted = list(evicted)
         self._seen: OrderedDict[str, None] = OrderedDict()
+        # By label, as `/_mock` names tenants: the dashboard finds a tenant's key from it.
+        self._keys: dict[str, str] = {}
+        # Counts changes to who is remembered, so a dashboard knows when to list them again.
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -44,6 +50,8 @@ class TenantRoster:
             self._seen.move_to_end(tenant)
             return
         self._seen[tenant] = None
+        self._keys[tenant_label(tenant)] = tenant
+        self.version += 1
         while len(self._seen) > self.limit:
             oldest, _ = self._seen.popitem(last=False)
             self._drop(oldest)
@@ -56,8 +64,20 @@ class TenantRoster:
         self._drop(tenant)
 
     def _drop(self, tenant: str) -> None:
+        self._keys.pop(tenant_label(tenant), None)
+        self.version += 1
         for forget in self._forget:
             forget(tenant)
 
+    def key_for(self, label: str) -> str | None:
+        """The key of a remembered tenant, by its label."""
+        return self._keys.get(label)
+
+    def most_recent(self) -> Iterator[str]:
+        """The remembered tenants' keys, most recently seen first."""
+        return reversed(self._seen)
+
     def clear(self) -> None:
         self._seen.clear()
+        self._keys.clear()
+        self.version += 1

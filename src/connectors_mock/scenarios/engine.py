@@ -139,10 +139,9 @@ class ScenarioLibrary:
     def load(self, scenario: Scenario, *, activate: bool, apply_clock: bool = True) -> Loaded:
         """Add a scenario, replacing one of the same name (its counters restart). Activating it
         server-wide also applies its clock settings, unless the caller has already."""
-        if activate and apply_clock and (scenario.clock_mode or scenario.clock_speed):
+        if activate and apply_clock:
             # First, so a clock that refuses leaves nothing half loaded.
-            mode = scenario.clock_mode or self._clock.mode
-            self._clock.set_pace(mode, scenario.clock_speed or (1.0 if mode == "manual" else self._clock.speed))
+            self._apply_clock(scenario)
         loaded = Loaded(scenario, self._clock.now())
         self._forget_counts(scenario.name)
         self._loaded[scenario.name] = loaded
@@ -169,6 +168,30 @@ class ScenarioLibrary:
         if position is not None:
             self._active.insert(min(position, len(self._active)), scenario.name)
         self._changed()
+        return loaded
+
+    def activate(self, name: str) -> Loaded:
+        """Make a loaded scenario active server-wide, on top of the others (later ones win),
+        with its clock settings, as loading it with `activate` does; its counters go on."""
+        loaded = self._get(name)
+        self._apply_clock(loaded.scenario)
+        if name in self._active:
+            self._active.remove(name)
+        self._active.append(name)
+        self._changed()
+        return loaded
+
+    def _apply_clock(self, scenario: Scenario) -> None:
+        if scenario.clock_mode or scenario.clock_speed:
+            mode = scenario.clock_mode or self._clock.mode
+            self._clock.set_pace(mode, scenario.clock_speed or (1.0 if mode == "manual" else self._clock.speed))
+
+    def deactivate(self, name: str) -> Loaded:
+        """It stays loaded, for the tenants bound to it and the requests that name it."""
+        loaded = self._get(name)
+        if name in self._active:
+            self._active.remove(name)
+            self._changed()
         return loaded
 
     def remove(self, name: str) -> Loaded:

@@ -3,7 +3,7 @@ errors, dropped connections, broken bodies) and writes every API request to the 
 
 It sits inside CORS, so a browser can read an injected error, and outside the routes, so a
 fault strikes before the request is read, as a failing network or gateway would. `/_mock`
-requests pass untouched and unrecorded.
+requests, and the pages `/` and `/docs`, pass untouched and unrecorded.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from connectors_mock.inputs import MAX_BODY_BYTES as REQUEST_BODY_LIMIT
 from connectors_mock.journal import MAX_BODY_BYTES, Journal, JournalEntry, body_for_journal
 from connectors_mock.json_text import to_json_bytes
 from connectors_mock.masking import mask_query
+from connectors_mock.pages import PAGE_PATHS
 from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import (
     NO_FAULT,
@@ -110,8 +111,9 @@ class ScenarioMiddleware:
         self.plan = plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A CORS preflight never gets here: the CORS middleware outside answers it.
-        if scope["type"] != "http" or scope["path"].startswith("/_mock/"):
+        # A CORS preflight never gets here: the CORS middleware outside answers it. The fake's
+        # own pages (`/`, `/docs`) are no API request: no scenario reaches them, no journal.
+        if scope["type"] != "http" or scope["path"].startswith("/_mock/") or scope["path"] in PAGE_PATHS:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
