@@ -22,10 +22,9 @@ from starlette.types import Message
 from connectors_mock.app import Settings, build_app
 from connectors_mock.clock import VirtualClock
 from connectors_mock.control import ADMIN_HEADER
-from connectors_mock.events import EventStream
+from connectors_mock.events import EventStream, Viewers
 from connectors_mock.server import serving
 from connectors_mock.spec import Spec
-from connectors_mock.viewers import Viewers
 from tests.conftest import S3_CREATE, SECRET_VALUES, ClientFactory, control_schema
 
 KEY = "watched-key"
@@ -291,3 +290,21 @@ def test_head_answers_without_streaming(make_client: ClientFactory) -> None:
     response = client.head("/_mock/events")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+
+
+def test_at_most_the_limit_watch_and_a_place_frees_when_one_leaves() -> None:
+    viewers = Viewers(limit=2)
+    first, second = viewers.join(), viewers.join()
+    assert first is not None
+    assert second is not None
+    assert viewers.join() is None
+    viewers.leave(first)
+    assert viewers.join() is not None
+    assert len(viewers) == 2
+
+
+def test_a_poke_wakes_every_viewer() -> None:
+    viewers = Viewers()
+    watching = [viewers.join() for _ in range(3)]
+    viewers.poke()
+    assert all(viewer is not None and viewer.poked and viewer.wake.is_set() for viewer in watching)

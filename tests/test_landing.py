@@ -23,7 +23,9 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
         ("application/json, text/html;q=0.5", False),
         ("text/*", True),
         ("text/html;q=0, */*", False),
-        ("text/html;q=oops, application/json;q=0.1", False),
+        # A quality that is no number counts as 1, as python-mimeparse reads it.
+        ("text/html;q=oops, application/json;q=0.1", True),
+        ("text/html application/json", False),
     ],
 )
 def test_a_browser_gets_the_page_and_anyone_else_the_document(accept: str, html: bool) -> None:

@@ -78,7 +78,7 @@ def test_an_imported_tenant_is_found_before_its_key_comes(
     source.tenant("exported").create_connector(**s3("Kept"))
     imported = read_snapshot(export_state(source, clock.now()), spec)
     backend = make_backend(clock=clock)
-    backend.reset(imported)
+    imported.apply(backend)
     directory = TenantDirectory(TenantRoster(), backend, ScenarioLibrary(clock), backend.shared.flows)
     assert directory.listing()["tenants"] == [{"tenant": label("exported"), "connectors": 1, "scenario": None}]
     found = directory.find(label("exported"))

@@ -34,8 +34,8 @@ from connectors_mock.jobs import ScriptSource, default_script
 from connectors_mock.journal import DEFAULT_CAPACITY, Journal, JournalEvent
 from connectors_mock.landing import landing_routes
 from connectors_mock.oauth import OAuthFlows
-from connectors_mock.persistence import StateKeeper, read_state_file, restore_clock
 from connectors_mock.pages import asset_routes
+from connectors_mock.persistence import StateKeeper, read_state_file, restore_clock
 from connectors_mock.responses import TENANT_SCOPE_KEY, Envelope
 from connectors_mock.scenarios.engine import EMPTY_VIEW, ScenarioLibrary
 from connectors_mock.scenarios.middleware import (
@@ -49,8 +49,8 @@ from connectors_mock.scenarios.rate_limit import DEFAULT_PLAN
 from connectors_mock.spec import Operation, Spec, SpecMismatch, default_spec
 from connectors_mock.state import Backend, Shared
 from connectors_mock.tenancy import DEFAULT_MAX_TENANTS, TenantRoster
-from connectors_mock.watching import FileWatcher, Watched
 from connectors_mock.viewer import viewer_routes
+from connectors_mock.watching import FileWatcher, Watched
 
 logger = logging.getLogger("connectors_mock")
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -281,6 +281,8 @@ def _background(keeper: StateKeeper | None, watcher: FileWatcher | None) -> Life
                 await keeper.stop()
 
     return lifespan
+
+
 def _page_routes(
     clock: VirtualClock, library: ScenarioLibrary, envelope: Envelope, spec: Spec, admin_token: str | None
 ) -> list[BaseRoute]:

@@ -28,12 +28,12 @@ from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.browsers import cross_site_refusal
 from connectors_mock.clock import MAX_ADVANCE_SECONDS, VirtualClock, isoformat
 from connectors_mock.errors import ApiError, FieldError, validation_failed
-from connectors_mock.events import EVENTS_PATH, EventStream, Sources
+from connectors_mock.events import EVENTS_PATH, EventStream, Sources, Viewers
 from connectors_mock.inputs import read_json_body, read_limited
 from connectors_mock.journal import Journal, journal_filter
 from connectors_mock.masking import MASK
-from connectors_mock.persistence import StateKeeper
 from connectors_mock.oauth import OAuthFlows
+from connectors_mock.persistence import StateKeeper
 from connectors_mock.responses import Envelope
 from connectors_mock.scenarios.engine import Loaded, ScenarioLibrary, UnknownScenario
 from connectors_mock.scenarios.loader import ScenarioError, load_text, schema_document
@@ -43,7 +43,6 @@ from connectors_mock.state import Backend
 from connectors_mock.tenancy import TenantRoster
 from connectors_mock.tenant_view import TenantDirectory
 from connectors_mock.validators import Validator
-from connectors_mock.viewers import Viewers
 
 ADMIN_HEADER = "X-Mock-Admin-Token"
 ADVANCE_SCHEMA = {

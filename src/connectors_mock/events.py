@@ -1,6 +1,6 @@
 """`GET /_mock/events`: the dashboard's one live stream, as server-sent events.
 
-Each viewer wakes every `TICK_SECONDS` (or at once when poked, `viewers.py`) and sends what is
+Each viewer wakes every `TICK_SECONDS` (or at once when poked: `Viewers.poke`) and sends what is
 new since it last looked: the journal's latest entries (at most `JOURNAL_BATCH` a wake, with a
 count of those left out: a person cannot read thousands a second), the tenant it watches when
 that changed (its requests, a `/_mock` change, or every `PROGRESS_SECONDS` while one of its jobs
@@ -10,6 +10,12 @@ request does nothing for a viewer; the viewer's reads are its whole cost.
 A viewer that stops reading is dropped: a write that waits `STALL_SECONDS` for the socket ends
 the connection. One that goes away is noticed at once. When the server stops, every stream ends
 with a `bye` event, so viewers never hold the server past its grace period.
+
+Nothing here is on an API request's path. A viewer finds the API's requests in the journal,
+which it reads when it wakes; what is changed through `/_mock` (the clock advanced, a scenario
+activated, a reset) pokes every viewer awake at once. Nothing is queued for a viewer: each
+time it wakes it reads what is new since it last looked, so a slow one cannot make anything
+pile up, and the number of viewers is bounded (`MAX_VIEWERS`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from connectors_mock.responses import Envelope
 from connectors_mock.server import connection
 from connectors_mock.tenancy import TenantRoster
 from connectors_mock.tenant_view import TenantDirectory
-from connectors_mock.viewers import Viewer, Viewers
 
 EVENTS_PATH = "/_mock/events"
 TICK_SECONDS = 0.25
@@ -47,6 +52,45 @@ KEEPALIVE_SECONDS = 15.0
 STALL_SECONDS = 5.0
 STREAM_PARAMETERS = ("tenant", "status", "operation", "only_tenant")
 Header = tuple[bytes, bytes]
+# Enough for a team's dashboards; each one costs a little at every wake (`TICK_SECONDS`).
+MAX_VIEWERS = 16
+
+
+class Viewer:
+    """One open stream: set `wake` to have it look now."""
+
+    __slots__ = ("poked", "wake")
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        # A change made through `/_mock`: send everything again, not only what the journal says.
+        self.poked = False
+
+
+class Viewers:
+    def __init__(self, limit: int = MAX_VIEWERS) -> None:
+        self.limit = limit
+        self._viewers: set[Viewer] = set()
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+    def join(self) -> Viewer | None:
+        """A new viewer, or None when `limit` are watching already."""
+        if len(self._viewers) >= self.limit:
+            return None
+        viewer = Viewer()
+        self._viewers.add(viewer)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        self._viewers.discard(viewer)
+
+    def poke(self) -> None:
+        """Something changed through `/_mock`: every viewer looks again."""
+        for viewer in self._viewers:
+            viewer.poked = True
+            viewer.wake.set()
 
 
 @dataclass(frozen=True)

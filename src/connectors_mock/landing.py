@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+import mimeparse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -37,33 +38,12 @@ LINKS = {
 
 def prefers_html(accept: str) -> bool:
     """Whether `Accept` ranks `text/html` above `application/json`: a browser does, `curl`
-    (`*/*`) and a client asking for JSON do not."""
-    ranges = [_media_range(part) for part in accept.split(",")]
-    return _quality(ranges, "text/html") > _quality(ranges, "application/json")
-
-
-def _media_range(part: str) -> tuple[str, float]:
-    media, *params = (piece.strip() for piece in part.split(";"))
-    quality = 1.0
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                quality = float(value)
-            except ValueError:
-                quality = 0.0
-    return media.lower(), quality
-
-
-def _quality(ranges: list[tuple[str, float]], media_type: str) -> float:
-    """The quality of the most specific range that covers `media_type` (RFC 9110, 12.5.1)."""
-    family = media_type.split("/", maxsplit=1)[0] + "/*"
-    best, quality = -1, 0.0
-    for media, q in ranges:
-        rank = 2 if media == media_type else 1 if media == family else 0 if media == "*/*" else -1
-        if rank > best:
-            best, quality = rank, q
-    return quality
+    (`*/*`) and a client asking for JSON do not. A header that cannot be read gets JSON."""
+    try:
+        # On a tie the last one listed wins, so `*/*` is JSON.
+        return bool(mimeparse.best_match(["text/html", "application/json"], accept) == "text/html")
+    except (mimeparse.MimeTypeParseException, ValueError):
+        return False
 
 
 def landing_routes(

@@ -81,7 +81,7 @@ class TenantDirectory:
                     "expiresAt": isoformat(flow.expires_at),
                     "consentUrl": f"{consent_path(flow.connector_type)}?state={flow.state}",
                 }
-                for flow in self.flows.pending(tenant.key)
+                for flow in self.flows.pending(label)
             ],
         }
 

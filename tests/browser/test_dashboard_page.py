@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from connectors_mock.snapshot import SNAPSHOT_VERSION
 from tests.browser.conftest import Fake, Watch, label_of, screenshot
 from tests.conftest import S3_CREATE
 
@@ -146,7 +147,7 @@ def test_state_is_exported_reset_and_imported(page: Any, fake: Fake, tmp_path: P
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#notice")).to_contain_text("Imported state.json")
     expect(page.locator("#connectors tbody")).to_contain_text("Worth keeping")
-    assert json.loads(saved.read_text())["data"]["version"] == 1
+    assert json.loads(saved.read_text())["data"]["version"] == SNAPSHOT_VERSION
 
 
 def test_a_scenario_file_is_loaded_from_the_page(page: Any, fake: Fake, tmp_path: Path) -> None:
