@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright import sync_api as playwright_api
 
 from connectors_mock.app import Settings, build_app
 from connectors_mock.server import serving
@@ -30,10 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "build" / "screenshots"
 DOC_IMAGES = ROOT / "docs" / "images"
-
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (it is in the [test] extra)"
-)
 
 
 def label_of(key: str) -> str:
