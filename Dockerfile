@@ -3,12 +3,13 @@
 #   docker run --rm -p 8080:8080 connectors-mock serve --seed 1  # any serve option
 #   docker run --rm connectors-mock verify https://staging.example.com --api-key "$KEY"
 # The base needs only python3 with venv: the official slim image, or one built from Debian's
-# packages (tests/container/). Run `mkdocs build` before building to serve the guide too.
+# packages (tests/container/). Run `mkdocs build` before building to serve the guide too; an
+# install from the checkout (`pip install -e .`, with npm) puts Swagger UI in for `/docs`.
 ARG BASE_IMAGE=python:3.12-slim
 
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md openapi.yaml ./
+COPY pyproject.toml hatch_build.py README.md openapi.yaml ./
 COPY src ./src
 COPY fixtures ./fixtures
 COPY scenarios ./scenarios
