@@ -90,6 +90,29 @@ def test_activating_outage_from_the_page_makes_the_api_answer_503(page: Any, fak
     assert fake.call("GET", "/v1/connectors/conn_abc123")[0] == 200
 
 
+def test_the_journal_is_filtered_by_status_and_by_operation(page: Any, fake: Fake) -> None:
+    open_dashboard(page, fake)
+    assert fake.call("GET", "/v1/connectors/conn_missing")[0] == 404
+    assert fake.call("GET", "/v1/connectors/conn_abc123")[0] == 200
+    rows = page.locator("#journal tbody tr")
+    expect(rows.first).to_contain_text("/v1/connectors/conn_abc123", timeout=LIVE)
+    page.get_by_label("Status").fill("404")
+    page.get_by_label("Status").press("Enter")
+    page.get_by_label("Status").blur()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("/v1/connectors/conn_missing")
+    page.get_by_label("Status").fill("")
+    page.get_by_label("Status").blur()
+    page.get_by_label("Operation").select_option("listConnectors")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("GET")
+    expect(rows.first.locator("td").nth(2)).to_have_text("/v1/connectors")
+    # New requests keep to the filter as they come.
+    fake.call("GET", "/v1/connectors/conn_abc123")
+    fake.call("GET", "/v1/connectors")
+    expect(rows).to_have_count(2, timeout=LIVE)
+
+
 def test_a_scenario_is_bound_to_the_tenant_from_the_page(page: Any, fake: Fake) -> None:
     open_dashboard(page, fake)
     page.get_by_label("activate").uncheck()
