@@ -1,6 +1,6 @@
 """The pages for people, in a real browser: Debian's Chromium, driven by Playwright for
 Python (its own browser download cannot work here: `executable_path` names Debian's). One
-browser for the session, a fresh context and a fresh fake for each test.
+browser for the package, a fresh context and a fresh fake for each test.
 
 Every test's page is watched: a console error, an uncaught exception, or a request to any host
 but the fake fails the test. Screenshots go to `build/screenshots/`; with
@@ -86,7 +86,9 @@ class Watch:
             self.elsewhere.append(url)
 
 
-@pytest.fixture(scope="session")
+# Not the session's: Playwright's sync API runs its event loop in this thread while it is
+# started, and a later test of another package could not run one of its own (`asyncio.run`).
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is None:
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does, as root)")
