@@ -3,7 +3,7 @@ Python (its own browser download cannot work here: `executable_path` names Debia
 browser for the package, a fresh context and a fresh fake for each test.
 
 Every test's page is watched: a console error, an uncaught exception, or a request to any host
-but the fake fails the test. Screenshots go to `build/screenshots/`; with
+but the fake fails the test. Screenshots go to `build/screenshots/` (or `$SCREENSHOT_DIR`); with
 `UPDATE_SCREENSHOTS=1`, also to `docs/images/`, where the guide and the README show them.
 """
 
@@ -29,7 +29,7 @@ from connectors_mock.spec import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = ROOT / "build" / "screenshots"
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "build" / "screenshots"))
 DOC_IMAGES = ROOT / "docs" / "images"
 
 
