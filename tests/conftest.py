@@ -4,8 +4,11 @@ against the contract (schema, documented status, request id) before a test sees 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -245,3 +248,15 @@ def errors_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(ValidationError, "__init__", counting)
     return count
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout built as a wheel (`pip wheel --no-deps`), once per run, for the tests that
+    install it where the checkout is not."""
+    dist = tmp_path_factory.mktemp("dist")
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(repo)]
+    subprocess.run(command, check=True, timeout=300)
+    [wheel] = dist.glob("connectors_mock-*.whl")
+    return wheel

@@ -13,16 +13,9 @@ from pathlib import Path
 
 from tests.test_cli import call, get, serving
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"), str(REPO)],
-        check=True,
-        timeout=300,
-    )
-    [wheel] = (tmp_path / "dist").glob("connectors_mock-*.whl")
+def test_the_wheel_runs_outside_the_checkout(tmp_path: Path, built_wheel: Path) -> None:
+    wheel = built_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "connectors_mock/_data/openapi.yaml",
@@ -32,6 +25,7 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
         "connectors_mock/scenarios/scenario.schema.json",
         "connectors_mock/control.openapi.yaml",
         "connectors_mock/contract/schemathesis.toml",
+        "connectors_mock/contract/verify.ini",
         "connectors_mock/contract/plugin.py",
         "connectors_mock/contract/test_schema.py",
         "connectors_mock/dashboard.html",

@@ -30,6 +30,7 @@ from connectors_mock.contract.options import (
     seconds,
 )
 from connectors_mock.fixtures import FixtureError
+from connectors_mock.install import install_command
 from connectors_mock.logs import LOG_FORMATS, log_request
 from connectors_mock.persistence import StateFileError
 from connectors_mock.scenarios.loader import ScenarioError, load_file, load_files
@@ -193,6 +194,14 @@ def _parser() -> argparse.ArgumentParser:
         ("--job-timeout", seconds, f"seconds a sync job may take to finish (default: {DEFAULT_JOB_TIMEOUT:g})"),
     ):
         verify.add_argument(option, type=kind, help=text)
+    verify.add_argument(
+        "--workers",
+        type=positive_integer,
+        default=1,
+        metavar="N",
+        help="spread the tests over N processes (pytest-xdist); each judges the server with its own connectors, "
+        "and without a URL starts its own fake (default: %(default)s)",
+    )
     return parser
 
 
@@ -432,35 +441,86 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+# The contract extra's packages (`pytest11` entry points, as `-p` loads them); verify loads
+# these and no other plugin, so the plugins of the environment cannot change the run.
+CONTRACT_PACKAGES = ("pytest", "hypothesis", "schemathesis", "requests", "pytest_base_url", "xdist")
+CONTRACT_PLUGINS = (
+    "_hypothesis_pytestplugin",
+    "schemathesis.pytest.plugin",
+    "pytest_base_url.plugin",
+    "xdist.plugin",
+    "connectors_mock.contract.plugin",
+)
+
+
 def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
-    if importlib.util.find_spec("schemathesis") is None or importlib.util.find_spec("pytest") is None:
+    missing = [name for name in CONTRACT_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
         print(
-            "connectors-mock verify needs the contract extra: pip install 'connectors-mock[contract]'", file=sys.stderr
+            f"connectors-mock verify needs the contract extra ({', '.join(missing)} missing): "
+            f"{install_command('contract')}",
+            file=sys.stderr,
         )
         return 2
     if args.url and not (args.api_key or os.environ.get("CONNECTORS_API_KEY")):
         print("connectors-mock verify URL needs --api-key KEY (or $CONNECTORS_API_KEY)", file=sys.stderr)
         return 4
-    # No cache: the suite's directory may be a read-only site-packages.
-    argv = ["--pyargs", "connectors_mock.contract", "-p", "no:cacheprovider"]
+    # Keys go by the environment, not the command line, which `ps` shows to everyone.
+    environment = dict(os.environ)
+    for option, variable in (("api_key", "CONNECTORS_API_KEY"), ("api_key_b", "CONNECTORS_API_KEY_B")):
+        if getattr(args, option) is not None:
+            environment[variable] = getattr(args, option)
+    # Only the plugins verify names (pytest marks every autoloaded plugin's whole package for
+    # assertion rewriting, hypothesis and schemathesis included, which slows both down a third).
+    environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    # Hypothesis keeps its caches in a folder of its own, removed at the end.
+    with tempfile.TemporaryDirectory(prefix="connectors-mock-verify-") as home:
+        environment.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", home)
+        # A process of its own: pytest must import the suite itself to rewrite its asserts.
+        return _run_to_the_end([sys.executable, "-m", "pytest", *verify_arguments(args), *pytest_args], environment)
+
+
+def verify_arguments(args: argparse.Namespace) -> list[str]:
+    """pytest's arguments for `verify`: the suite's own configuration (`verify.ini`, and its
+    folder as rootdir) and no conftest.py, so that nothing of the directory it runs in applies;
+    no cache, as that folder may be a read-only site-packages."""
+    from connectors_mock import contract  # noqa: PLC0415 (imports nothing of pytest)
+
+    suite = Path(contract.__file__).parent
+    argv = ["-c", str(suite / "verify.ini"), "--rootdir", str(suite), "--noconftest", "-p", "no:cacheprovider"]
+    for plugin in CONTRACT_PLUGINS:
+        argv += ["-p", plugin]
+    argv += ["--pyargs", "connectors_mock.contract"]
     if args.url:
         argv += ["--base-url", args.url]
     for option in ("collection", "max_examples", "contract_seed", "time_budget", "job_timeout"):
         value = getattr(args, option)
         if value is not None:
             argv += ["--" + option.replace("_", "-"), str(value)]
-    # Keys go by the environment, not the command line, which `ps` shows to everyone; hypothesis
-    # keeps its caches in a temporary directory, not in the one verify was run from.
-    environment = dict(os.environ)
-    environment.setdefault(
-        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "connectors-mock-hypothesis")
-    )
-    for option, variable in (("api_key", "CONNECTORS_API_KEY"), ("api_key_b", "CONNECTORS_API_KEY_B")):
-        if getattr(args, option) is not None:
-            environment[variable] = getattr(args, option)
-    # A process of its own: pytest must import the suite itself to rewrite its asserts.
-    command = [sys.executable, "-m", "pytest", *argv, *pytest_args]
-    return subprocess.run(command, env=environment, check=False).returncode
+    if args.workers > 1:
+        # The suite's own grouping of tests over workers (plugin.pytest_xdist_make_scheduler).
+        argv += ["-n", str(args.workers), "--dist", "loadscope"]
+    return argv
+
+
+def _run_to_the_end(command: list[str], environment: dict[str, str]) -> int:
+    """Run pytest and wait for it, also when verify is told to stop: a SIGTERM (a cancelled CI
+    job) is passed on, so the suite deletes what it created, and then verify removes its
+    temporary folder; Ctrl-C reaches both processes by itself."""
+    process = subprocess.Popen(command, env=environment)
+
+    def pass_on(signum: int, frame: FrameType | None) -> None:
+        process.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    try:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

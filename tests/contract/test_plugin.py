@@ -3,12 +3,14 @@ limits, bounded in time, and clear about what it needs."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx2
 
@@ -109,19 +111,28 @@ def test_without_a_base_url_it_judges_the_fake_in_process(run_suite: Callable[..
     assert "(the fake, in-process)" in run.output
 
 
-def verify(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def verify(*args: str, cwd: Path, temporary: Path | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "connectors_mock", "verify", *args]
-    return subprocess.run(command, cwd=cwd, env=suite_environment(), capture_output=True, text=True, check=False)
+    environment = suite_environment()
+    if temporary is not None:
+        environment["TMPDIR"] = str(temporary)
+    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
 
 
 def test_verify_judges_a_url_and_leaves_no_files_behind(tmp_path: Path) -> None:
+    here, temporary = tmp_path / "here", tmp_path / "tmp"
+    here.mkdir()
+    temporary.mkdir()
     with running(unbroken()) as url:
         keys = ("--api-key", SUITE_KEYS[0], "--api-key-b", SUITE_KEYS[1])
-        done = verify(url, *keys, "--max-examples", "3", "--", *WITHOUT_SCHEMA_TESTS, "-k", "authorize", cwd=tmp_path)
+        selection = ("--", *WITHOUT_SCHEMA_TESTS, "-k", "authorize or update_then_get")
+        done = verify(url, *keys, "--max-examples", "3", *selection, cwd=here, temporary=temporary)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 passed" in done.stdout
+    assert "9 passed" in done.stdout
     assert SUITE_KEYS[0] not in done.stdout + done.stderr
-    assert list(tmp_path.iterdir()) == []
+    # Neither in the working directory (no .hypothesis, no .pytest_cache) nor in the temporary one.
+    assert list(here.iterdir()) == []
+    assert list(temporary.iterdir()) == []
 
 
 def test_verify_wants_a_key_for_a_url_before_it_starts(tmp_path: Path) -> None:
@@ -134,3 +145,59 @@ def test_verify_refuses_a_bad_option_value_itself(tmp_path: Path) -> None:
     done = verify("--max-examples", "0", cwd=tmp_path)
     assert done.returncode == 2
     assert "connectors-mock verify: error: argument --max-examples: '0' is not a whole number" in done.stderr
+
+
+def test_a_failure_names_its_operation_and_each_cause_is_reported_once(tmp_path: Path) -> None:
+    no_request_id = next(mutant for mutant in MUTANTS if mutant.name == "no-request-id")
+    report = tmp_path / "contract.xml"
+    selection = ("-k", "test_operation and sync or delete_is_final", f"--junitxml={report}")
+    with running(no_request_id.build()) as url:
+        keys = ("--api-key", SUITE_KEYS[0], "--api-key-b", SUITE_KEYS[1])
+        done = verify(url, *keys, "--max-examples", "2", "--", *selection, cwd=tmp_path)
+    output = done.stdout
+    assert done.returncode == 1, output + done.stderr
+    assert "[100%]" in output
+    sync_operations = ("POST /v1/connectors/{id}/sync", "GET /v1/connectors/{id}/sync/{jobId}")
+    for operation in sync_operations:
+        assert f"FAILED test_schema.py::test_operation[{operation}] - " in output
+    # Three failed tests, one defect: the section says it once, with every operation it hit.
+    causes = output.split(" contract failures by cause ")[1].split(" connectors-mock contract suite ")[0]
+    assert causes.count("Custom check failed: `request_id_in_meta`: The response has no `meta.requestId`") == 1
+    assert all(operation in causes for operation in (*sync_operations, "DELETE /v1/connectors/{id}"))
+    testcases = ElementTree.parse(report).iter("testcase")  # noqa: S314 (written by this test's own run)
+    named = {case.get("name"): case for case in testcases}
+    case = named[f"test_operation[{sync_operations[0]}]"]
+    properties = {(p.get("name"), p.get("value")) for p in case.iter("property")}
+    assert ("operation", sync_operations[0]) in properties
+    assert any(name == "failure" and "request_id_in_meta" in str(value) for name, value in properties)
+    assert list(tmp_path.iterdir()) == [report]
+
+
+def test_verify_shows_why_a_test_was_skipped(tmp_path: Path) -> None:
+    with running(unbroken()) as url:
+        done = verify(url, "--api-key", SUITE_KEYS[0], "--", *WITHOUT_SCHEMA_TESTS, "-k", "another_team", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SKIPPED [1] " in done.stdout
+    assert "give --api-key-b (a key of another team) to check tenant isolation" in done.stdout
+
+
+def test_two_workers_share_a_server_without_touching_each_others_connectors(
+    run_suite: Callable[..., SuiteRun],
+) -> None:
+    with running(unbroken()) as url:
+        before = {key: connectors_of(url, key) for key in SUITE_KEYS}
+        run = run_suite(url, "-n", "2", *WITHOUT_SCHEMA_TESTS, "--max-examples", "3", "-k", "connectors or sync")
+        assert run.returncode == 0, run.output
+        after = {key: connectors_of(url, key) for key in SUITE_KEYS}
+    assert "2 workers [" in run.output
+    prefixes = set(re.findall(r"cmk-contract-[0-9a-f]+-\*", run.output))
+    assert len(prefixes) == 2, run.output
+    assert after == before
+
+
+def test_without_a_url_each_worker_judges_a_fake_of_its_own(tmp_path: Path) -> None:
+    done = verify("--workers", "2", "--max-examples", "2", "--", "-k", "oauth", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "11 passed" in done.stdout
+    [servers] = [line for line in done.stdout.splitlines() if line.startswith("servers, one per xdist worker: ")]
+    assert len(set(re.findall(r"http://127\.0\.0\.1:\d+ \(the fake, in-process\)", servers))) == 2

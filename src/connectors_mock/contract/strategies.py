@@ -84,10 +84,12 @@ def s3_body(prefix: str, collection: str, name: str = "connector") -> dict[str, 
 
 
 # Changes to an s3 connector: a new name, and `prefix` or `endpoint` set or (None) removed.
+# Any character UTF-8 can carry: all but the surrogates (Cs), said so rather than with
+# `codec="utf-8"`, which makes hypothesis test every code point first (a second per process).
 s3_config_changes = st.fixed_dictionaries(
     {},
     optional={
-        "prefix": st.none() | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30),
+        "prefix": st.none() | st.text(st.characters(exclude_categories=["Cs"]), max_size=30),
         "endpoint": st.none() | st.sampled_from(["https://minio.example.com", "https://r2.example.com/bucket"]),
     },
 )
