@@ -197,10 +197,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--workers",
         type=positive_integer,
-        default=1,
         metavar="N",
         help="spread the tests over N processes (pytest-xdist); each judges the server with its own connectors, "
-        "and without a URL starts its own fake (default: %(default)s)",
+        f"and without a URL starts its own fake (default: 1 with a URL; without, {DEFAULT_FAKE_WORKERS} if the "
+        "machine has that many CPUs)",
     )
     return parser
 
@@ -444,6 +444,10 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 # The contract extra's packages (`pytest11` entry points, as `-p` loads them); verify loads
 # these and no other plugin, so the plugins of the environment cannot change the run.
 CONTRACT_PACKAGES = ("pytest", "hypothesis", "schemathesis", "requests", "pytest_base_url", "xdist")
+# Without a URL each worker judges a fake of its own, so two share the work and no server: the
+# suite's slowest test (POST and PUT /v1/connectors, about 10 s) bounds a third. A real server
+# gets one client unless told otherwise: more would change the load it sees.
+DEFAULT_FAKE_WORKERS = 2
 CONTRACT_PLUGINS = (
     "_hypothesis_pytestplugin",
     "schemathesis.pytest.plugin",
@@ -497,10 +501,16 @@ def verify_arguments(args: argparse.Namespace) -> list[str]:
         value = getattr(args, option)
         if value is not None:
             argv += ["--" + option.replace("_", "-"), str(value)]
-    if args.workers > 1:
+    workers = args.workers or (1 if args.url else min(DEFAULT_FAKE_WORKERS, _cpus()))
+    if workers > 1:
         # The suite's own grouping of tests over workers (plugin.pytest_xdist_make_scheduler).
-        argv += ["-n", str(args.workers), "--dist", "loadscope"]
+        argv += ["-n", str(workers), "--dist", "loadscope"]
     return argv
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (fewer than the machine's in a container with a quota set)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _run_to_the_end(command: list[str], environment: dict[str, str]) -> int:

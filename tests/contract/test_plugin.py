@@ -159,11 +159,13 @@ def test_a_failure_names_its_operation_and_each_cause_is_reported_once(tmp_path:
     assert "[100%]" in output
     sync_operations = ("POST /v1/connectors/{id}/sync", "GET /v1/connectors/{id}/sync/{jobId}")
     for operation in sync_operations:
-        assert f"FAILED test_schema.py::test_operation[{operation}] - " in output
+        assert f"FAILED test_schema.py::test_operation[{operation}]" in output
     # Three failed tests, one defect: the section says it once, with every operation it hit.
     causes = output.split(" contract failures by cause ")[1].split(" connectors-mock contract suite ")[0]
     assert causes.count("Custom check failed: `request_id_in_meta`: The response has no `meta.requestId`") == 1
-    assert all(operation in causes for operation in (*sync_operations, "DELETE /v1/connectors/{id}"))
+    # test_delete_is_final fails at its first 404, a get of the deleted connector.
+    assert "3 operations, in 3 tests: GET /v1/connectors/{id}," in causes
+    assert all(operation in causes for operation in sync_operations)
     testcases = ElementTree.parse(report).iter("testcase")  # noqa: S314 (written by this test's own run)
     named = {case.get("name"): case for case in testcases}
     case = named[f"test_operation[{sync_operations[0]}]"]
@@ -189,7 +191,6 @@ def test_two_workers_share_a_server_without_touching_each_others_connectors(
         run = run_suite(url, "-n", "2", *WITHOUT_SCHEMA_TESTS, "--max-examples", "3", "-k", "connectors or sync")
         assert run.returncode == 0, run.output
         after = {key: connectors_of(url, key) for key in SUITE_KEYS}
-    assert "2 workers [" in run.output
     prefixes = set(re.findall(r"cmk-contract-[0-9a-f]+-\*", run.output))
     assert len(prefixes) == 2, run.output
     assert after == before

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import tempfile
-import textwrap
 import time
 import tomllib
 from collections.abc import Callable, Generator, Iterator
@@ -55,6 +54,7 @@ class RunReport:
     deleted: int = 0
     left: list[str] = field(default_factory=list)
     cleaned: bool = False
+    discarded: bool = False
     out_of_time: list[str] = field(default_factory=list)
 
     def add(self, other: RunReport) -> None:
@@ -64,6 +64,7 @@ class RunReport:
         self.deleted += other.deleted
         self.left += other.left
         self.cleaned = self.cleaned or other.cleaned
+        self.discarded = self.discarded or other.discarded
         self.out_of_time += other.out_of_time
 
 
@@ -306,10 +307,14 @@ def contract_ledger(
             yield ledger
     finally:
         report.created += len(ledger.created)
-        cleaned = clean_up(ledger, contract_target.base_url, contract_session, keys)
-        report.deleted += cleaned.deleted
-        report.left += cleaned.left
-        report.cleaned = True
+        if contract_target.in_process:
+            # The fake ends with this process, and what was created in it: nothing to delete.
+            report.discarded = True
+        else:
+            cleaned = clean_up(ledger, contract_target.base_url, contract_session, keys)
+            report.deleted += cleaned.deleted
+            report.left += cleaned.left
+            report.cleaned = True
 
 
 @cache
@@ -567,11 +572,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"seed {options.seed}, {options.max_examples} examples per operation, job timeout {options.job_timeout:g} s; "
         f"repeat with --contract-seed {options.seed} --max-examples {options.max_examples}"
     )
+    named = f"created {report.created} connectors named {', '.join(prefix + '*' for prefix in report.prefixes)}"
+    if report.discarded:
+        terminalreporter.write_line(f"{named}; they ended with the fake")
     if report.cleaned:
-        terminalreporter.write_line(
-            f"created {report.created} connectors named {', '.join(p + '*' for p in report.prefixes)}; "
-            f"{report.deleted} still there at the end were deleted"
-        )
+        terminalreporter.write_line(f"{named}; {report.deleted} still there at the end were deleted")
         if report.left:
             terminalreporter.write_line(f"could NOT delete: {', '.join(report.left)}", red=True)
     if report.out_of_time:
@@ -591,6 +596,17 @@ def summarize_causes(terminalreporter: Any, causes: Causes) -> None:
         terminalreporter.write_line(cause, red=True)
         plural = "s" if len(where) != 1 else ""
         seen_in = f", in {len(tests)} tests" if operations and len(tests) > 1 else ""
-        hit = f"{len(where)} {kind}{plural}{seen_in}: {', '.join(where)}"
-        for line in textwrap.wrap(hit, width=max(60, terminalreporter._tw.fullwidth - 1), subsequent_indent="    "):
-            terminalreporter.write_line("    " + line)
+        for line in lines_of(f"{len(where)} {kind}{plural}{seen_in}:", where, terminalreporter._tw.fullwidth - 1):
+            terminalreporter.write_line(line)
+
+
+def lines_of(head: str, names: list[str], width: int) -> list[str]:
+    """`head` and the names, indented, as many on a line as fit, none cut at its space."""
+    lines = [f"    {head}"]
+    for name in names:
+        if len(lines) > 1 or lines[-1] != f"    {head}":
+            lines[-1] += ","
+        if len(lines[-1]) + 1 + len(name) > width:
+            lines.append("       ")
+        lines[-1] += " " + name
+    return lines
