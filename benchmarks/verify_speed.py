@@ -40,6 +40,7 @@ class Variant:
     name: str
     src: Path
     args: list[str]
+    environment: dict[str, str] = field(default_factory=dict)
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
 
@@ -52,6 +53,7 @@ def children_cpu() -> float:
 def run(variant: Variant, cwd: Path) -> str:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CONNECTORS_")}
     environment["PYTHONPATH"] = os.pathsep.join([str(variant.src), *filter(None, [os.environ.get("PYTHONPATH")])])
+    environment.update(variant.environment)
     command = [sys.executable, "-m", "connectors_mock", "verify", *variant.args]
     cpu, started = children_cpu(), time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
@@ -89,7 +91,14 @@ def main() -> None:
         try:
             stub_missing_plugins(worktree / "src")
             variants = [
-                Variant(f"base {args.base}", worktree / "src", more),
+                # The base keeps hypothesis's caches in /tmp/connectors-mock-hypothesis unless
+                # told otherwise: here, in the scratch folder removed at the end.
+                Variant(
+                    f"base {args.base}",
+                    worktree / "src",
+                    more,
+                    {"HYPOTHESIS_STORAGE_DIRECTORY": str(Path(scratch) / "base-hypothesis")},
+                ),
                 Variant("this tree", REPO / "src", more),
                 *(
                     Variant(f"this tree --workers {n}", REPO / "src", ["--workers", str(n), *more])

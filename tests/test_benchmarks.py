@@ -173,3 +173,21 @@ def test_the_cpu_time_of_a_process_is_read() -> None:
     sum(range(3_000_000))
     assert dashboard_cost.cpu_seconds(os.getpid()) >= spent > 0
     assert dashboard_cost.tenant_label("my-key") == "key_5e78863ed1ff"
+
+
+@pytest.mark.skipif(not (BENCHMARKS.parent / ".git").exists(), reason="needs this checkout's git history")
+def test_verify_speed_runs_the_base_and_this_tree_side_by_side() -> None:
+    # A few tests only: the script's numbers come from a full run, by hand.
+    command = [
+        *(sys.executable, str(BENCHMARKS / "verify_speed.py"), "--runs", "1", "--workers", "2"),
+        *("--verify-args", "--max-examples 1 -- -k oauth"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for variant in ("base e22d3a4", "this tree", "this tree --workers 2"):
+        assert re.search(rf"^round 1  {re.escape(variant)} +[0-9.]+ s wall +[0-9.]+ s CPU  \(\d+ passed", out, re.M)
+        assert re.search(rf"^  {re.escape(variant)} +[0-9.]+ s wall .* the base's speed$", out, re.M)
+    git = ["git", "-C", str(BENCHMARKS.parent), "worktree", "list"]
+    worktrees = subprocess.run(git, capture_output=True, text=True, check=True)
+    assert "verify-speed-" not in worktrees.stdout
