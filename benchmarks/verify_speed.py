@@ -116,6 +116,8 @@ def main() -> None:
                     )
         finally:
             subprocess.run([*git, "remove", "--force", str(worktree)], check=False)
+            # And forget it if its folder went first (a run stopped half-way).
+            subprocess.run([*git, "prune"], check=False)
     base = statistics.median(variants[0].wall)
     print(f"\nmedian of {args.runs} runs each (`connectors-mock verify`, the fake in-process, from an empty folder):")
     for variant in variants:

@@ -52,6 +52,7 @@ def contract_api():
 class Installed:
     bin: Path
     hint: str
+    pytest_hint: str = ""
 
     def run(self, *command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         environment = {key: value for key, value in os.environ.items() if not key.startswith("CONNECTORS_")}
@@ -80,10 +81,15 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
     assert refused.returncode == 2, refused.stdout + refused.stderr
     hint = refused.stderr.strip()
     command = hint.rpartition("): ")[2]
+    # pytest alone, as a project's own test environment has it: naming the suite says the same.
+    with_pytest = bare.run("python", "-m", "pip", "install", "--quiet", "pytest", cwd=venv)
+    assert with_pytest.returncode == 0, with_pytest.stderr
+    told = bare.run("python", "-m", "pytest", "--pyargs", "connectors_mock.contract", cwd=venv)
+    assert told.returncode == 4, told.stdout + told.stderr
     # The hint, as a user pastes it into a shell from wherever they stand.
     extra = subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
     assert extra.returncode == 0, f"{hint}\n{extra.stdout}{extra.stderr}"
-    return Installed(venv / "bin", hint)
+    return Installed(venv / "bin", hint, told.stdout + told.stderr)
 
 
 @pytest.fixture
@@ -102,6 +108,12 @@ def test_without_the_extra_verify_prints_a_command_that_installs_it(installed: I
     assert "connectors-mock verify needs the contract extra" in installed.hint
     assert f"{installed.bin / 'python'} -m pip install" in installed.hint
     assert f"{built_wheel}[contract]" in installed.hint
+
+
+def test_without_the_extra_pytest_says_the_same(installed: Installed, built_wheel: Path) -> None:
+    assert "the contract suite needs the contract extra" in installed.pytest_hint
+    assert f"{installed.bin / 'python'} -m pip install" in installed.pytest_hint
+    assert f"{built_wheel}[contract]" in installed.pytest_hint
 
 
 def test_verify_runs_from_this_checkout(installed: Installed) -> None:

@@ -197,8 +197,14 @@ def test_two_workers_share_a_server_without_touching_each_others_connectors(
 
 
 def test_without_a_url_each_worker_judges_a_fake_of_its_own(tmp_path: Path) -> None:
-    done = verify("--workers", "2", "--max-examples", "2", "--", "-k", "oauth", cwd=tmp_path)
+    here, temporary = tmp_path / "here", tmp_path / "tmp"
+    here.mkdir()
+    temporary.mkdir()
+    done = verify("--workers", "2", "--max-examples", "2", "--", "-k", "oauth", cwd=here, temporary=temporary)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "11 passed" in done.stdout
     [servers] = [line for line in done.stdout.splitlines() if line.startswith("servers, one per xdist worker: ")]
     assert len(set(re.findall(r"http://127\.0\.0\.1:\d+ \(the fake, in-process\)", servers))) == 2
+    # Each worker's hypothesis caches, and verify's folder, are gone with the run.
+    assert list(here.iterdir()) == []
+    assert list(temporary.iterdir()) == []
