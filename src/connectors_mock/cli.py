@@ -477,11 +477,14 @@ def verify(args: argparse.Namespace, pytest_args: list[str]) -> int:
     # Only the plugins verify names (pytest marks every autoloaded plugin's whole package for
     # assertion rewriting, hypothesis and schemathesis included, which slows both down a third).
     environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    # Hypothesis keeps its caches in a folder of its own, removed at the end.
+    # Hypothesis keeps its caches in a folder of its own, removed at the end; so does pytest its
+    # temporary folders (xdist makes one per worker under /tmp/pytest-of-USER, kept for later).
     with tempfile.TemporaryDirectory(prefix="connectors-mock-verify-") as home:
         environment.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", home)
+        basetemp = ["--basetemp", os.path.join(home, "pytest")]
         # A process of its own: pytest must import the suite itself to rewrite its asserts.
-        return _run_to_the_end([sys.executable, "-m", "pytest", *verify_arguments(args), *pytest_args], environment)
+        command = [sys.executable, "-m", "pytest", *verify_arguments(args), *basetemp, *pytest_args]
+        return _run_to_the_end(command, environment)
 
 
 def verify_arguments(args: argparse.Namespace) -> list[str]:
