@@ -17,7 +17,7 @@ from starlette.types import Message, Scope
 
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.contract.checks import Exchange, NamedCheck, exchange_checks
-from connectors_mock.contract.ledger import Ledger, Progress
+from connectors_mock.contract.ledger import Ledger, Progress, string_leaves
 from connectors_mock.errors import ApiError
 from connectors_mock.inputs import read_inputs
 from connectors_mock.json_text import parse_json
@@ -269,7 +269,8 @@ class Judge:
             try:
                 check.run(exchange)
             except AssertionError as failed:
-                add(check.side, check.name, check.where, check.expected, str(failed))
+                # The first line: under pytest, assertion rewriting appends an explanation.
+                add(check.side, check.name, check.where, check.expected, str(failed).split("\n", 1)[0])
         if operation is not None and pending.tenant is not None and 200 <= status < 300 and content is not None:
             for finding in self._remember(pending, operation.operation_id, exchange):
                 add("invariant", finding.check, finding.where, finding.expected, finding.found)
@@ -319,7 +320,8 @@ class Judge:
             return
         validator = operation.response_validators.get(key)
         if validator is not None:
-            for error in validator.errors(exchange.body):
+            # A leaked credential is judged as a placeholder: an error quotes the value it is in.
+            for error in validator.errors(redacted(exchange.body, self.ledger.secrets)):
                 add("response", "response_schema", error.path, "valid against openapi.yaml", error.message)
         for where, expected, found in self._contract_rules(pending, operation.operation_id, exchange):
             add("response", "contract_rules", where, expected, found)
@@ -375,6 +377,22 @@ class Judge:
         if operation_id == "getSyncStatus" and isinstance(data, dict):
             findings += memory.job_read(tenant, connector_id, data, pending.started)
         return findings
+
+
+REDACTED = "<credential>"
+
+
+def redacted(value: Any, secrets: set[str]) -> Any:
+    """`value` with every string that is a known credential replaced (itself when none is)."""
+    if not secrets or not any(leaf in secrets for leaf in string_leaves(value)):
+        return value
+    if isinstance(value, str):
+        return REDACTED
+    if isinstance(value, dict):
+        return {key: redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item, secrets) for item in value]
+    return value
 
 
 def _meta_request_id(exchange: Exchange) -> str | None:

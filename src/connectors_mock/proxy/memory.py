@@ -179,12 +179,14 @@ class Memory:
         """A 2xx that names the connector (a read, an update, a sync): contradicts a settled
         delete, another team's create, or (for a read) what was last written."""
         findings = []
+        # In a list, the item's id; else the answer itself.
+        where = "$.data.id" if connector is not None else "status"
         creator = self.creators.get(connector_id)
         if creator is not None and creator != tenant:
             findings.append(
                 Finding(
                     "teams_see_only_their_own",
-                    "$.data.id",
+                    where,
                     "404: another team's connector",
                     f"{connector_id}, created by {creator}, answered to {tenant}",
                 )
@@ -197,7 +199,9 @@ class Memory:
                 self.connectors[(tenant, connector_id)] = KnownConnector(_written(connector), self.tick())
             return findings
         if known.deleted is not None and known.deleted < started:
-            findings.append(Finding("deleted_stays_deleted", "status", "404: the connector was deleted", "an answer"))
+            findings.append(
+                Finding("deleted_stays_deleted", where, f"404: {connector_id} was deleted", "an answer showing it")
+            )
             return findings
         if check_fields and connector is not None and known.settled < started:
             for name, value in known.written.items():
