@@ -19,7 +19,7 @@ from connectors_mock.proxy.app import ProxyApp, ProxySettings, own_routes, shown
 from connectors_mock.proxy.judge import Judge
 from connectors_mock.proxy.violations import Violations
 from connectors_mock.server import bind, running
-from connectors_mock.spec import SpecMismatch, Spec
+from connectors_mock.spec import Spec, SpecMismatch
 from tests.conftest import S3_CREATE, check_control_response
 from tests.contract.mutants import API_KEYS, MUTANTS, unbroken
 
