@@ -173,3 +173,11 @@ def test_the_cpu_time_of_a_process_is_read() -> None:
     sum(range(3_000_000))
     assert dashboard_cost.cpu_seconds(os.getpid()) >= spent > 0
     assert dashboard_cost.tenant_label("my-key") == "key_5e78863ed1ff"
+
+
+def test_proxy_cost_runs_as_a_person_runs_it() -> None:
+    command = [sys.executable, str(BENCHMARKS / "proxy_cost.py"), "--requests", "20", "--rounds", "1", "--rate", "200"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"the proxy adds -?\d+\.\d+ ms at p50", done.stdout), done.stdout
+    assert "violations: 0" in done.stdout

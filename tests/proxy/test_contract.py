@@ -29,7 +29,7 @@ DEFECTS: dict[str, set[str]] = {
     "counters-out-of-order": {"sync_progress_ordered"},
     "create-returns-200": {"status_documented"},
     "accepts-invalid-bodies": {"refuses_invalid_requests"},
-    "ignores-auth": {"refuses_invalid_requests"},
+    "ignores-auth": {"requires_auth", "refuses_invalid_requests"},
     "non-ascii-500": {"not_a_server_error"},
     "wrong-content-type": {"content_type"},
     "put-not-applied": {"reads_back_as_written"},

@@ -86,6 +86,7 @@ class Pending:
     tenant: str | None = None
     body: Any = None
     invalid: bool = False
+    unauthenticated: bool = False
     writes: str | None = None  # the connector a write in flight names
     # The request's violations (check, where, expected, found), reported with the answer.
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -154,6 +155,7 @@ class Judge:
             try:
                 pending.tenant = tenant_label(tenant_key(headers, None))
             except ApiError as refused:
+                pending.unauthenticated = True
                 self._request_violation(
                     pending, "authorized", "header Authorization", "Bearer <API key>", refused.message
                 )
@@ -289,7 +291,10 @@ class Judge:
             return
         if status >= 500 and status != 503:
             add("response", "not_a_server_error", "status", "an answer, not a server error", str(status))
-        if pending.invalid and 200 <= status < 300:
+        if pending.unauthenticated and status < 500 and status not in (401, 429):
+            # Who is calling is settled first: a request without a key is a 401, whatever else it is.
+            add("response", "requires_auth", "status", "401: no API key", str(status))
+        elif pending.invalid and 200 <= status < 300:
             add(
                 "response",
                 "refuses_invalid_requests",
