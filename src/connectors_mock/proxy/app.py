@@ -124,7 +124,7 @@ class ProxyApp:
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         body, rest = await _read_some(receive, self.settings.max_body_bytes)
         judged = not scope["path"].startswith("/_mock/") and scope["path"] != "/_mock"
-        pending = await self.judge.begin(scope, body if rest is None else None) if judged else None
+        pending = self.judge.begin(scope, body if rest is None else None) if judged else None
         url = self.upstream + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
@@ -164,6 +164,7 @@ class ProxyApp:
         except httpx.HTTPError:
             # The answer broke off midway: the status is sent, so the client sees the cut.
             if pending is not None:
+                await self.judge.judge_request(pending)
                 self.judge.abandon(pending)
             raise
         finally:
@@ -173,7 +174,7 @@ class ProxyApp:
         # The first of repeated headers, as Starlette reads them.
         received = {name.lower(): value for name, value in reversed(list(upstream.headers.items()))}
         content_bytes = _decoded(bytes(kept), received.get("content-encoding"), self.settings.max_body_bytes)
-        exchange = self.judge.end(pending, upstream.status_code, received, content_bytes if readable else None)
+        exchange = await self.judge.end(pending, upstream.status_code, received, content_bytes if readable else None)
         if self.recorder is not None and exchange is not None and readable and content_bytes is not None:
             self.recorder.observe(exchange, pending.path_params)
 
@@ -181,6 +182,7 @@ class ProxyApp:
         self, scope: Scope, receive: Receive, send: Send, pending: Pending | None, *, status: int, code: Any, why: str
     ) -> None:
         if pending is not None:
+            await self.judge.judge_request(pending)
             self.judge.abandon(pending)
         where = shown_url(self.upstream)
         logger.warning("upstream %s: %s (answered %d)", where, why, status)

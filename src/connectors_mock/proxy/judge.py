@@ -88,6 +88,8 @@ class Pending:
     invalid: bool = False
     unauthenticated: bool = False
     writes: str | None = None  # the connector a write in flight names
+    scope: Scope = field(default_factory=dict)
+    raw_body: bytes | None = None
     # The request's violations (check, where, expected, found), reported with the answer.
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)
 
@@ -136,10 +138,12 @@ class Judge:
 
     # The request ------------------------------------------------------------------------------
 
-    async def begin(self, scope: Scope, body: bytes | None) -> Pending:
-        """Judge a request (`body` None: too large to judge) and note a write in flight."""
+    def begin(self, scope: Scope, body: bytes | None) -> Pending:
+        """Before a request is forwarded: its operation and team, and a write in flight noted.
+        Its body (None: too large to judge) is judged with the answer, off the request's way."""
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         pending = Pending(scope["method"], scope["path"], self.memory.tick(), headers)
+        pending.scope, pending.raw_body = scope, body
         operation, params = self.match(scope["method"], scope["path"])
         pending.operation, pending.path_params = operation, params
         if operation is None:
@@ -159,15 +163,17 @@ class Judge:
                 self._request_violation(
                     pending, "authorized", "header Authorization", "Bearer <API key>", refused.message
                 )
-        if body is not None:
-            await self._judge_request(pending, scope, body)
         if pending.tenant is not None and operation.operation_id in WRITES and "id" in params:
             pending.writes = params["id"]
             self.memory.write_begins(pending.tenant, params["id"], pending.started)
         return pending
 
-    async def _judge_request(self, pending: Pending, scope: Scope, body: bytes) -> None:
-        assert pending.operation is not None
+    async def judge_request(self, pending: Pending) -> None:
+        """The request's parameters and body against the spec, once."""
+        scope, body = pending.scope, pending.raw_body
+        pending.scope, pending.raw_body = {}, None
+        if pending.operation is None or body is None:
+            return
         sent = False
 
         async def receive() -> Message:
@@ -248,9 +254,12 @@ class Judge:
 
     # The answer -------------------------------------------------------------------------------
 
-    def end(self, pending: Pending, status: int, headers: Mapping[str, str], content: bytes | None) -> Exchange | None:
+    async def end(
+        self, pending: Pending, status: int, headers: Mapping[str, str], content: bytes | None
+    ) -> Exchange | None:
         """Judge the answer (`content` None: too large, or encoded, to read) and remember what it
         says; returns the exchange, for the recorder."""
+        await self.judge_request(pending)
         self.violations.exchanges += 1
         exchange = Exchange(
             pending.operation_id or "", status, content or b"", dict(headers), pending.headers, pending.body
