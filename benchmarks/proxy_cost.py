@@ -9,7 +9,9 @@ of their own (as a developer runs them), then sends, over one kept-alive connect
 `--requests` straight to the fake, then as many through the proxy, `--rounds` times over (so a
 drift of the machine shows in both). Every answer through the proxy is judged in full (schema,
 the contract suite's checks, the invariants); the run ends by reading its violations (there
-must be none). Prints p50, p90 and p99 of each path, and what the proxy adds at p50.
+must be none). Prints p50, p90 and p99 of each path, what the proxy adds at p50, and the CPU
+time the proxy process spent per request (from /proc, where there is one), which a busy machine
+does not inflate as it does latencies.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -31,8 +34,8 @@ HEADERS = {"Authorization": "Bearer bench-key"}
 
 
 @contextmanager
-def started(*args: str) -> Iterator[str]:
-    """A connectors-mock command on a free port; its URL."""
+def started(*args: str) -> Iterator[tuple[str, int]]:
+    """A connectors-mock command on a free port; its URL and process id."""
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors_mock", *args, "--port", "0"],
         stdout=subprocess.PIPE,
@@ -43,7 +46,7 @@ def started(*args: str) -> Iterator[str]:
         assert process.stdout is not None
         for line in iter(process.stdout.readline, ""):
             if line.startswith("connectors-mock listening on "):
-                yield line.strip().rsplit(" ", 1)[1]
+                yield line.strip().rsplit(" ", 1)[1], process.pid
                 break
         else:
             raise RuntimeError(f"connectors-mock {args[0]} did not start")
@@ -75,6 +78,16 @@ def paced(url: str, count: int, rate: float) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system time of a process so far, or None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
@@ -87,11 +100,15 @@ def main() -> None:
     args = parser.parse_args()
     direct: list[float] = []
     proxied: list[float] = []
-    with started("serve", "--seed", "1") as fake, started("proxy", "--upstream", fake) as proxy:
+    cpu = 0.0
+    with started("serve", "--seed", "1") as (fake, _), started("proxy", "--upstream", fake) as (proxy, pid):
         paced(proxy, 50, args.rate)  # warm up both: imports, compiled validators, connections
         for _ in range(args.rounds):
             direct += paced(fake, args.requests, args.rate)
+            before = cpu_seconds(pid)
             proxied += paced(proxy, args.requests, args.rate)
+            after = cpu_seconds(pid)
+            cpu += (after - before) if before is not None and after is not None else float("nan")
         connection = http.client.HTTPConnection(
             urlsplit(proxy).hostname or "127.0.0.1", urlsplit(proxy).port, timeout=30
         )
@@ -104,6 +121,7 @@ def main() -> None:
         print(f"{name:10} {row}")
     added = percentile(proxied, 0.5) - percentile(direct, 0.5)
     print(f"the proxy adds {added:.3f} ms at p50 (target: under 2 ms)")
+    print(f"the proxy's CPU time: {cpu / len(proxied) * 1000:.3f} ms per request (forwarding and judging)")
     print(f"exchanges judged: {report['exchanges']}, violations: {report['total']}")
 
 
