@@ -52,12 +52,18 @@ def test_the_ledger_keeps_at_most_its_limit_of_secrets_and_jobs() -> None:
     assert list(ledger.progress) == ["job_2", "job_3"]
 
 
-def test_a_known_credential_is_replaced_wherever_it_is() -> None:
-    body = {"data": [{"credentials": {"token": "secret-1"}, "name": "secret-1 and more"}]}
+def test_a_credential_is_replaced_wherever_it_is_and_whatever_field_holds_it() -> None:
+    body = {"data": [{"config": {"label": "secret-1"}, "name": "secret-1 and more"}]}
     assert redacted(body, {"secret-1"}) == {
-        "data": [{"credentials": {"token": "<credential>"}, "name": "secret-1 and more"}]
+        "data": [{"config": {"label": "<credential>"}, "name": "secret-1 and more"}]
     }
     assert redacted(body, {"other"}) is body
+    # Never seen accepted, but under a secret's name: hidden too; an error's `code` is not.
+    unseen = {"data": {"credentials": {"user": "u"}, "apiToken": "t"}, "error": {"code": "not_found"}}
+    assert redacted(unseen, set()) == {
+        "data": {"credentials": {"user": "<credential>"}, "apiToken": "<credential>"},
+        "error": {"code": "not_found"},
+    }
 
 
 def test_a_read_overlapping_a_write_is_not_judged() -> None:

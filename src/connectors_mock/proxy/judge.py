@@ -17,8 +17,8 @@ from starlette.types import Message, Scope
 
 from connectors_mock.auth import tenant_key, tenant_label
 from connectors_mock.contract.checks import Exchange, NamedCheck, exchange_checks
-from connectors_mock.contract.ledger import Ledger, Progress, string_leaves
-from connectors_mock.errors import ApiError
+from connectors_mock.contract.ledger import Ledger, Progress
+from connectors_mock.errors import ApiError, FieldError
 from connectors_mock.inputs import read_inputs
 from connectors_mock.json_text import parse_json
 from connectors_mock.proxy.memory import DEFAULT_MAX_RESOURCES, Finding, Memory
@@ -334,8 +334,16 @@ class Judge:
             return
         validator = operation.response_validators.get(key)
         if validator is not None:
-            # A leaked credential is judged as a placeholder: an error quotes the value it is in.
-            for error in validator.errors(redacted(exchange.body, self.ledger.secrets)):
+            errors = validator.errors(exchange.body)
+            if errors:
+                # Told again with secrets as placeholders: an error quotes the value it is about.
+                safe = redacted(exchange.body, self.ledger.secrets)
+                if safe is not exchange.body:
+                    errors = validator.errors(safe) or [
+                        FieldError("body", error.path, "a secret's value that is not valid (not shown)")
+                        for error in errors
+                    ]
+            for error in errors:
                 add("response", "response_schema", error.path, "valid against openapi.yaml", error.message)
         for where, expected, found in self._contract_rules(pending, operation.operation_id, exchange):
             add("response", "contract_rules", where, expected, found)
@@ -394,18 +402,30 @@ class Judge:
 
 
 REDACTED = "<credential>"
+# Field names whose values are secrets wherever they are (as `masking.py` judges a request's,
+# but not `code`, which an error envelope uses for its error code).
+_SECRET_SUFFIXES = ("token", "secret", "password", "apikey", "secretaccesskey")
 
 
-def redacted(value: Any, secrets: set[str]) -> Any:
-    """`value` with every string that is a known credential replaced (itself when none is)."""
-    if not secrets or not any(leaf in secrets for leaf in string_leaves(value)):
-        return value
+def _secret_field(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("_", "").replace("-", "")
+    return name == "credentials" or name.endswith(_SECRET_SUFFIXES)
+
+
+def redacted(value: Any, secrets: set[str], *, hidden: bool = False) -> Any:
+    """`value` with every credential the proxy saw accepted, and everything under a secret's
+    field name (`credentials`, `*token`, ...), replaced by a placeholder; `value` itself when
+    there is none. A schema error quotes the value it is about, cut short: never one of these."""
     if isinstance(value, str):
-        return REDACTED
+        return REDACTED if hidden or value in secrets else value
     if isinstance(value, dict):
-        return {key: redacted(item, secrets) for key, item in value.items()}
+        copy = {key: redacted(item, secrets, hidden=hidden or _secret_field(key)) for key, item in value.items()}
+        return value if copy == value else copy
     if isinstance(value, list):
-        return [redacted(item, secrets) for item in value]
+        items = [redacted(item, secrets, hidden=hidden) for item in value]
+        return value if items == value else items
     return value
 
 
