@@ -159,6 +159,8 @@ class Judge:
             try:
                 pending.tenant = tenant_label(tenant_key(headers, None))
             except ApiError as refused:
+                if refused.status != 401:
+                    return pending  # a malformed X-Team-ID: the parameters' validation names it
                 pending.unauthenticated = True
                 self._request_violation(
                     pending, "authorized", "header Authorization", "Bearer <API key>", refused.message
