@@ -86,6 +86,13 @@ def test_a_request_and_its_answer_pass_unchanged() -> None:
     assert seen["body"] == '{"sync_mode": "full"}'
 
 
+def test_a_cookie_one_caller_was_set_is_not_sent_for_another() -> None:
+    with running(echo) as upstream, proxy(upstream) as url:
+        assert httpx.get(f"{url}/v1/connectors", headers=AUTH).headers["set-cookie"] == "a=1"
+        again = httpx.get(f"{url}/v1/connectors", headers=AUTH).json()
+    assert "cookie" not in dict(again["headers"])
+
+
 def test_a_body_larger_than_the_judge_reads_is_still_forwarded_whole() -> None:
     judge = Judge(Spec.load())
     body = b"x" * 300_000

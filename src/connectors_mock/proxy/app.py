@@ -78,22 +78,24 @@ class ProxyApp:
         self.recorder = recorder
         self.upstream = settings.upstream.rstrip("/")
         self.envelope = Envelope(VirtualClock())
-        self.client: httpx.AsyncClient | None = None
+        self.transport: httpx.AsyncHTTPTransport | None = None
+        self.timeout = httpx.Timeout(settings.timeout, connect=CONNECT_TIMEOUT).as_dict()
         handlers: dict[str, Endpoint] = {"readViolations": self.read_violations}
         self.own = own_routes(handlers)
 
-    def _client(self) -> httpx.AsyncClient:
-        if self.client is None:
-            self.client = httpx.AsyncClient(
+    def _transport(self) -> httpx.AsyncHTTPTransport:
+        """httpx's transport, used directly: a client would keep the cookies one caller's answer
+        set and send them with every other caller's requests, and follow redirects."""
+        if self.transport is None:
+            self.transport = httpx.AsyncHTTPTransport(
                 verify=self.settings.verify,
-                timeout=httpx.Timeout(self.settings.timeout, connect=CONNECT_TIMEOUT),
-                follow_redirects=False,
                 # Connections kept for the next request: a new TLS handshake each time would be
                 # most of the cost.
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 trust_env=False,
+                retries=0,
             )
-        return self.client
+        return self.transport
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -113,8 +115,8 @@ class ProxyApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.client is not None:
-                    await self.client.aclose()
+                if self.transport is not None:
+                    await self.transport.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -130,10 +132,12 @@ class ProxyApp:
             url += "?" + scope["query_string"].decode("latin-1")
         headers = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP]
         content: bytes | AsyncIterator[bytes] = body if rest is None else _chain(body, rest)
-        client = self._client()
+        transport = self._transport()
         try:
-            request = client.build_request(scope["method"], url, headers=headers, content=content)
-            upstream = await client.send(request, stream=True)
+            request = httpx.Request(
+                scope["method"], url, headers=headers, content=content, extensions={"timeout": self.timeout}
+            )
+            upstream = await transport.handle_async_request(request)
         except httpx.TimeoutException:
             await self._refuse(scope, receive, send, pending, status=504, code="timeout", why="did not answer in time")
             return
