@@ -138,6 +138,11 @@ class ProxyApp:
                 scope["method"], url, headers=headers, content=content, extensions={"timeout": self.timeout}
             )
             upstream = await transport.handle_async_request(request)
+        except httpx.ConnectTimeout:
+            await self._refuse(
+                scope, receive, send, pending, status=502, code="service_unavailable", why="ConnectTimeout"
+            )
+            return
         except httpx.TimeoutException:
             await self._refuse(scope, receive, send, pending, status=504, code="timeout", why="did not answer in time")
             return
