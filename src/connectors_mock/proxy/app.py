@@ -138,18 +138,12 @@ class ProxyApp:
                 scope["method"], url, headers=headers, content=content, extensions={"timeout": self.timeout}
             )
             upstream = await transport.handle_async_request(request)
-        except httpx.ConnectTimeout:
-            await self._refuse(
-                scope, receive, send, pending, status=502, code="service_unavailable", why="ConnectTimeout"
-            )
-            return
-        except httpx.TimeoutException:
-            await self._refuse(scope, receive, send, pending, status=504, code="timeout", why="did not answer in time")
-            return
         except httpx.HTTPError as failed:
-            await self._refuse(
-                scope, receive, send, pending, status=502, code="service_unavailable", why=type(failed).__name__
-            )
+            # Slow (no answer in time) is a 504; unreachable (refused, no route, TLS, a connection
+            # not made in time) a 502.
+            slow = isinstance(failed, httpx.TimeoutException) and not isinstance(failed, httpx.ConnectTimeout)
+            status, code, why = (504, "timeout", "") if slow else (502, "service_unavailable", type(failed).__name__)
+            await self._refuse(scope, receive, send, pending, status=status, code=code, why=why)
             return
         kept = bytearray()
         readable = True
@@ -194,10 +188,12 @@ class ProxyApp:
             await self.judge.judge_request(pending)
             self.judge.abandon(pending)
         where = shown_url(self.upstream)
-        logger.warning("upstream %s: %s (answered %d)", where, why, status)
         message = (
-            f"The upstream {where} {why}" if status == 504 else f"The upstream {where} could not be reached ({why})"
+            f"The upstream {where} did not answer in time"
+            if status == 504
+            else f"The upstream {where} could not be reached ({why})"
         )
+        logger.warning("%s: answered %d", message, status)
         response = self.envelope.error(Request(scope, receive), ApiError(status, code, message))
         await response(scope, receive, send)
 
