@@ -4,9 +4,12 @@ against the contract (schema, documented status, request id) before a test sees 
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -260,3 +263,55 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(command, check=True, timeout=300)
     [wheel] = dist.glob("connectors_mock-*.whl")
     return wheel
+
+
+@dataclass
+class ProxyRun:
+    """`connectors-mock proxy` as a process: its URL, and once stopped, its exit status and output."""
+
+    process: subprocess.Popen[str]
+    url: str
+    log: Path
+    returncode: int | None = None
+
+    def stop(self) -> int:
+        """SIGTERM, as a CI job stops it; the exit status."""
+        if self.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.returncode = self.process.wait(timeout=30)
+        return self.returncode
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+
+@contextmanager
+def proxying(upstream: str, *args: str, log: Path) -> Iterator[ProxyRun]:
+    """Start `connectors-mock proxy --upstream UPSTREAM` on a free port; its log (stdout and
+    stderr) goes to a file, which a pipe nobody reads would fill and block."""
+    with log.open("w", encoding="utf-8") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connectors_mock", "proxy", "--upstream", upstream, "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
+        )
+    run = None
+    try:
+        assert process.stdout is not None
+        # Before it listens, it says where it forwards to; nothing after (the rest goes to stderr).
+        for line in iter(process.stdout.readline, ""):
+            if line.startswith("connectors-mock listening on http://"):
+                run = ProxyRun(process, line.strip().rsplit(" ", 1)[1], log)
+                break
+        if run is None:
+            process.kill()
+            pytest.fail(f"the proxy did not start: {log.read_text(encoding='utf-8')}")
+        yield run
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

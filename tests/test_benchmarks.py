@@ -191,3 +191,11 @@ def test_verify_speed_runs_the_base_and_this_tree_side_by_side() -> None:
     git = ["git", "-C", str(BENCHMARKS.parent), "worktree", "list"]
     worktrees = subprocess.run(git, capture_output=True, text=True, check=True)
     assert "verify-speed-" not in worktrees.stdout
+
+
+def test_proxy_cost_runs_as_a_person_runs_it() -> None:
+    command = [sys.executable, str(BENCHMARKS / "proxy_cost.py"), "--requests", "20", "--rounds", "1", "--rate", "200"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"the proxy adds -?\d+\.\d+ ms at p50", done.stdout), done.stdout
+    assert "violations: 0" in done.stdout

@@ -1,9 +1,10 @@
 """`connectors-mock serve` runs the fake under uvicorn; `check-scenario` checks scenario files;
-`verify` runs the contract suite against a server."""
+`verify` runs the contract suite against a server; `proxy` judges a server's traffic."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import logging
 import os
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
         "pytest does: 0 when the server keeps the contract.",
     )
     verify.add_argument("url", nargs="?", help="the server's base URL, such as https://staging.example.com")
+    _proxy_parser(commands)
     for option, kind, text in (
         ("--api-key", _token, "the key to act with; required with a URL (default: $CONNECTORS_API_KEY)"),
         ("--api-key-b", _token, "a key of another team, to check tenant isolation (default: $CONNECTORS_API_KEY_B)"),
@@ -203,6 +205,79 @@ def _parser() -> argparse.ArgumentParser:
         "machine has that many CPUs)",
     )
     return parser
+
+
+def _proxy_parser(commands: Any) -> None:
+    proxy = commands.add_parser(
+        "proxy",
+        help="forward to a server and judge every exchange against the contract",
+        description="Forward every request to --upstream unchanged and its answer back, judging each exchange "
+        "against openapi.yaml: violations are logged, listed at GET /_mock/violations and summed up at "
+        "shutdown.",
+    )
+    proxy.add_argument(
+        "--upstream", required=True, type=_public_url, metavar="URL", help="the server to forward to (http or https)"
+    )
+    proxy.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    proxy.add_argument(
+        "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
+    )
+    proxy.add_argument(
+        "--public-url",
+        type=_public_url,
+        help="where clients reach the proxy (behind Docker, a tunnel), printed at start (default: the bound address)",
+    )
+    proxy.add_argument(
+        "--insecure", action="store_true", help="do not verify the upstream's TLS certificate (verified by default)"
+    )
+    proxy.add_argument(
+        "--timeout",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for the upstream's answer (and between its chunks); past it the client gets 504 "
+        "(default: %(default)g; connecting: 10)",
+    )
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="at shutdown, write the connectors the upstream showed as a fixtures file for serve --fixtures "
+        "(no credentials, ids kept)",
+    )
+    proxy.add_argument(
+        "--fail-on-violation",
+        action="store_true",
+        help="exit with status 1 at shutdown if any contract violation was seen (any side)",
+    )
+    proxy.add_argument(
+        "--job-timeout",
+        type=seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="a sync job still queued or running this long after it was started is a violation (default: %(default)g)",
+    )
+    proxy.add_argument(
+        "--max-violations",
+        type=positive_integer,
+        default=1000,
+        metavar="N",
+        help="keep (and log) the first N violations; the rest are counted (default: %(default)s)",
+    )
+    proxy.add_argument(
+        "--max-resources",
+        type=positive_integer,
+        default=10_000,
+        metavar="N",
+        help="remember at most N connectors, jobs and credentials for the invariants and --record; the least "
+        "recently seen are forgotten (default: %(default)s)",
+    )
+    proxy.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text, for a person, or json: one JSON object per line (default: %(default)s)",
+    )
 
 
 ENVIRONMENT_PREFIX = "CONNECTORS_MOCK_"
@@ -382,6 +457,50 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def proxy(args: argparse.Namespace) -> int:
+    """Run the proxy until stopped; then the summary, the recording, and the exit status."""
+    from connectors_mock.proxy.app import ProxyApp, ProxySettings, shown_url  # noqa: PLC0415 - needs httpx
+    from connectors_mock.proxy.judge import Judge  # noqa: PLC0415
+    from connectors_mock.proxy.recorder import Recorder  # noqa: PLC0415
+    from connectors_mock.proxy.violations import Violations  # noqa: PLC0415
+
+    judge = Judge(
+        default_spec(),
+        violations=Violations(args.max_violations),
+        max_resources=args.max_resources,
+        job_timeout=args.job_timeout,
+    )
+    recorder = Recorder(args.record, judge.ledger, args.max_resources) if args.record else None
+    settings = ProxySettings(args.upstream, verify=not args.insecure, timeout=args.timeout)
+    try:
+        app = ProxyApp(settings, judge, recorder)
+    except SpecMismatch as exc:
+        print(f"connectors-mock: cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        sock = server.bind(args.host, args.port)
+    except OSError as exc:
+        print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"connectors-mock proxy: forwarding to {shown_url(args.upstream)}", flush=True)
+    if args.public_url:
+        print(f"connectors-mock proxy: clients reach it at {args.public_url}", flush=True)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _exit_cleanly)
+    served = server.Server(server.config(app, log_format=args.log_format))
+    served.log_format = args.log_format
+    with contextlib.suppress(SystemExit):  # a requested stop: the summary follows
+        served.run(sockets=[sock])
+    print(judge.violations.summary(), file=sys.stderr, flush=True)
+    if recorder is not None:
+        written = recorder.write()
+        if written is None:
+            print(f"connectors-mock proxy: no connector was seen; {args.record} not written", file=sys.stderr)
+        else:
+            print(f"connectors-mock proxy: recorded {written} connectors in {args.record}", file=sys.stderr)
+    return 1 if args.fail_on_violation and judge.violations.total else 0
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     """The app's settings from `serve`'s options, or `CannotStart` saying what is wrong."""
     try:
@@ -548,4 +667,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("arguments after -- are only for verify")
     if args.command == "serve":
         return serve(args)
+    if args.command == "proxy":
+        return proxy(args)
     return check_scenario(args)

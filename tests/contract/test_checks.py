@@ -55,7 +55,7 @@ def test_credentials_accepted_at_create_must_not_come_back_later() -> None:
     check = checks(Ledger())["credentials_never_returned"]
     create = case("createConnector", body={"name": "n", "credentials": {"token": "ghp_secret_value"}})
     check(CONTEXT, answer(201, {"data": {"id": "conn_1"}, "meta": META}), create)
-    with pytest.raises(AssertionError, match="ghp_"):
+    with pytest.raises(AssertionError, match=r"at \$\.data\.credentials\.token"):
         check(CONTEXT, answer(200, {"data": {"credentials": {"token": "ghp_secret_value"}}}), case("listConnectors"))
 
 

@@ -27,6 +27,22 @@ class Progress(NamedTuple):
     indexed: int
 
 
+def contract_words(document: Any) -> frozenset[str]:
+    """Every string the contract itself names as a value (its `enum`s: error codes, statuses,
+    types): a server says them on its own, so a credential that happens to be one (a generated
+    `"unauthorized"`) is found in answers without having leaked."""
+    words: set[str] = set()
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            words.update(value for value in node.get("enum", ()) if isinstance(value, str))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return frozenset(words)
+
+
 def string_leaves(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -51,6 +67,8 @@ class Ledger:
     secrets: set[str] = field(default_factory=set)
     plain_values: set[str] = field(default_factory=set)
     progress: dict[str, Progress] = field(default_factory=dict)
+    # Never traced as secrets (`contract_words`).
+    vocabulary: frozenset[str] = frozenset()
 
     @property
     def prefix(self) -> str:
@@ -62,7 +80,11 @@ class Ledger:
 
     def record_accepted_credentials(self, body: Any) -> None:
         if isinstance(body, dict):
-            self.secrets.update(s for s in string_leaves(body.get("credentials")) if len(s) >= MIN_SECRET_LENGTH)
+            self.secrets.update(
+                s
+                for s in string_leaves(body.get("credentials"))
+                if len(s) >= MIN_SECRET_LENGTH and s not in self.vocabulary
+            )
 
     def leaked(self, response_body: Any) -> list[str]:
         """The accepted credentials that appear, whole, as a string in a response."""

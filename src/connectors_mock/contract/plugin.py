@@ -31,7 +31,7 @@ from jsonschema import Draft202012Validator
 from connectors_mock import resources
 from connectors_mock.contract.checks import Check, named_checks
 from connectors_mock.contract.client import ApiClient, Sender, clean_up, connectors_of, patient_session
-from connectors_mock.contract.ledger import Ledger, Owner
+from connectors_mock.contract.ledger import Ledger, Owner, contract_words
 from connectors_mock.contract.options import ContractOptions, add_options, read_options
 from connectors_mock.contract.safety import Safety
 from connectors_mock.contract.target import FAKE_KEYS, Target, in_process_fake
@@ -301,7 +301,7 @@ def contract_ledger(
 ) -> Iterator[Ledger]:
     # A ledger per process: under xdist each worker has its own prefix, and deletes only what
     # carries it, so workers sharing a server never delete each other's connectors.
-    ledger = Ledger()
+    ledger = Ledger(vocabulary=contract_words(contract_document()))
     report = pytestconfig.stash[REPORT]
     report.prefixes.append(ledger.prefix)
     keys = [key for key in (contract_target.api_key, contract_target.api_key_b) if key]

@@ -1,0 +1,45 @@
+"""`connectors-mock proxy` from the command line: its options, its exit statuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from connectors_mock.cli import _parser
+from connectors_mock.server import running
+from tests.conftest import proxying
+from tests.contract.mutants import API_KEYS, unbroken
+
+
+def test_the_upstream_is_required_and_must_be_an_http_url() -> None:
+    for args in ([], ["--upstream", "ftp://staging"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "connectors_mock", "proxy", *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 2
+        assert "--upstream" in done.stderr
+
+
+def test_tls_is_verified_unless_told_otherwise() -> None:
+    parse = _parser().parse_args
+    assert parse(["proxy", "--upstream", "https://staging.example.com"]).insecure is False
+    assert parse(["proxy", "--upstream", "https://staging.example.com", "--insecure"]).insecure is True
+
+
+def test_without_a_violation_fail_on_violation_still_exits_0(tmp_path: Path) -> None:
+    with running(unbroken()) as upstream, proxying(upstream, "--fail-on-violation", log=tmp_path / "log") as proxy:
+        answer = httpx.get(f"{proxy.url}/v1/connectors", headers={"Authorization": f"Bearer {API_KEYS[0]}"})
+        assert answer.status_code == 200
+        assert proxy.stop() == 0
+    assert "1 exchanges judged, 0 contract violations" in proxy.output
+
+
+def test_a_clients_violation_fails_the_run(tmp_path: Path) -> None:
+    with running(unbroken()) as upstream, proxying(upstream, "--fail-on-violation", log=tmp_path / "log") as proxy:
+        assert httpx.get(f"{proxy.url}/v1/connectors").status_code == 401
+        assert proxy.stop() == 1
+    assert "contract violation (request, authorized): listConnectors" in proxy.output
+    assert "1 request" in proxy.output
