@@ -320,7 +320,9 @@ class Wrk:
 
     def measure(self, port: int, route: Route) -> LoadResult:
         if route.method == "POST":
-            smoke, _ = call(port, "POST", route.path, key=route.key, body=s3_body("Document Storage smoke"))
+            # A name of its own each time: a second round's smoke would otherwise be a 409.
+            name = f"Document Storage smoke {self.invocations}"
+            smoke, _ = call(port, "POST", route.path, key=route.key, body=s3_body(name))
         else:
             smoke, _ = call(port, "GET", route.path, key=route.key)
         self.run(port, route, 1)  # warm-up: its numbers are dropped

@@ -58,6 +58,10 @@ def plain_edge_errors(status: int, code: str, message: str) -> tuple[list[tuple[
     return [(b"content-type", b"application/json")], body
 
 
+# A write larger than this goes at once (after what is held): a large list's body.
+HELD_WRITE_BYTES = 16 * 1024
+
+
 class _OneWritePerTurn:
     """The connection's transport, with what is written in one turn of the event loop sent in
     one write. uvicorn writes an answer's head and its body separately: two system calls and
@@ -70,6 +74,12 @@ class _OneWritePerTurn:
         self._held: list[bytes] = []
 
     def write(self, data: bytes) -> None:
+        if len(data) > HELD_WRITE_BYTES:
+            # Joining would copy it, which costs more than the second write saves.
+            self.flush()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+            return
         if not self._held:
             self._loop.call_soon(self.flush)
         self._held.append(data)

@@ -86,6 +86,18 @@ class Watch:
             self.elsewhere.append(url)
 
 
+# A browser that stops answering would hold the run until CI's own limit; no test here takes
+# more than a few seconds, so past this one fails with every thread's stack (pytest-timeout).
+BROWSER_TEST_TIMEOUT_SECONDS = 180
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT_SECONDS))
+
+
 # Not the session's: Playwright's sync API runs its event loop in this thread while it is
 # started, and a later test of another package could not run one of its own (`asyncio.run`).
 @pytest.fixture(scope="package")
@@ -125,6 +137,10 @@ def page(browser: Any, fake: Fake, watch: Watch) -> Iterator[Any]:
     opened.on("pageerror", lambda error: watch.error(str(error)))
     context.on("response", lambda response: watch.response(response.status, response.url))
     yield opened
+    # Pages first, each to a blank one: the dashboard's event stream ends from the browser's
+    # side before the context goes (bounded by goto's timeout, which close() does not have).
+    for each in context.pages:
+        each.goto("about:blank", timeout=10_000)
     context.close()
     assert not watch.errors, f"the page reported errors: {watch.errors}"
     assert not watch.elsewhere, f"the page asked another host: {watch.elsewhere}"
