@@ -11,6 +11,7 @@ are printed as `check-scenario` prints them. Every reload, and every refusal, is
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -60,6 +61,8 @@ class FileWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The files as they were read, for what changes before the watch has begun (`_watch`).
+        self._read_as = {path: _contents_digest(path) for path in self.files()}
 
     def files(self) -> list[Path]:
         fixtures = [self.watched.fixtures] if self.watched.fixtures else []
@@ -78,10 +81,23 @@ class FileWatcher:
     def _watch(self) -> None:
         files = set(self.files())
         directories = sorted({path.parent for path in files})
+        caught_up = False
         for changes in watchfiles.watch(
-            *directories, stop_event=self._stop, recursive=False, debounce=DEBOUNCE_MS, raise_interrupt=False
+            *directories,
+            stop_event=self._stop,
+            recursive=False,
+            debounce=DEBOUNCE_MS,
+            raise_interrupt=False,
+            # Also an empty set when nothing changed: the first says the watch has begun.
+            yield_on_timeout=True,
+            rust_timeout=DEBOUNCE_MS,
         ):
             changed = {Path(name).resolve() for _, name in changes} & files
+            if not caught_up:
+                # An edit saved between reading the files and the watch beginning (the moment
+                # after start-up) made no event: it shows as contents that differ.
+                changed |= {path for path, digest in self._read_as.items() if _contents_digest(path) != digest}
+                caught_up = True
             for path in sorted(changed):
                 self.reload(path)
 
@@ -131,3 +147,10 @@ class FileWatcher:
 
     def _journal(self, event: str, detail: str) -> None:
         self.journal.record(JournalEvent(self.clock.now(), event, None, detail))
+
+
+def _contents_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
