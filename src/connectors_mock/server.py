@@ -303,11 +303,12 @@ GC_THRESHOLDS = (10_000, 20, 20)
 
 
 def settle_garbage_collector() -> None:
-    """For a process that only serves: the objects made so far (the spec, its compiled schemas,
-    the fixtures) live as long as it does, so the collector stops looking at them; and it runs
-    less often. A request allocates a few hundred objects and frees almost all of them by
-    reference counting; at CPython's defaults the collector ran every other request and, as the
-    state grew, spent 29 us of each create looking for cycles (3.5 us now; benchmarks/README)."""
+    """For a process that only serves (`serve`, `proxy`) or only runs the contract suite: the
+    objects made so far (the spec, its compiled schemas, the fixtures) live as long as it does,
+    so the collector stops looking at them; and it runs less often. A request allocates a few
+    hundred objects and frees almost all of them by reference counting; at CPython's defaults
+    the collector ran every other request and, as the state grew, spent 29 us of each create
+    looking for cycles (3.5 us now; benchmarks/README)."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

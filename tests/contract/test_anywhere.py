@@ -145,7 +145,7 @@ def test_verify_is_not_changed_by_a_consumer_projects_conftest_or_configuration(
     for where in (consumer, consumer / "tests"):
         done = installed.run("connectors-mock", "verify", *FEW_TESTS, cwd=where)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "11 passed" in done.stdout
+        assert "13 passed" in done.stdout
     assert sorted(path.name for path in consumer.iterdir()) == ["conftest.py", "pyproject.toml", "tests"]
 
 
@@ -153,4 +153,4 @@ def test_pytest_pyargs_collects_the_suite_in_a_consumer_project(installed: Insta
     # The consumer's python_files and python_functions would name none of the suite's tests.
     done = installed.run("python", "-m", "pytest", "--pyargs", "connectors_mock.contract", "-k", "oauth", cwd=consumer)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "11 passed" in done.stdout
+    assert "13 passed" in done.stdout

@@ -160,11 +160,13 @@ def test_a_failure_names_its_operation_and_each_cause_is_reported_once(tmp_path:
     sync_operations = ("POST /v1/connectors/{id}/sync", "GET /v1/connectors/{id}/sync/{jobId}")
     for operation in sync_operations:
         assert f"FAILED test_schema.py::test_operation[{operation}]" in output
-    # Three failed tests, one defect: the section says it once, with every operation it hit.
+    # Five failed tests, one defect: the section says it once, with every operation it hit.
     causes = output.split(" contract failures by cause ")[1].split(" connectors-mock contract suite ")[0]
     assert causes.count("Custom check failed: `request_id_in_meta`: The response has no `meta.requestId`") == 1
-    # test_delete_is_final fails at its first 404, a get of the deleted connector.
-    assert "3 operations, in 3 tests: GET /v1/connectors/{id}," in causes
+    # Each sync operation's two tests, and test_delete_is_final, which fails at its first 404, a
+    # get of the deleted connector.
+    assert "3 operations, in 5 tests: POST /v1/connectors/{id}/sync," in causes
+    assert "GET /v1/connectors/{id}\n" in causes
     assert all(operation in causes for operation in sync_operations)
     testcases = ElementTree.parse(report).iter("testcase")  # noqa: S314 (written by this test's own run)
     named = {case.get("name"): case for case in testcases}
@@ -202,9 +204,35 @@ def test_without_a_url_each_worker_judges_a_fake_of_its_own(tmp_path: Path) -> N
     temporary.mkdir()
     done = verify("--workers", "2", "--max-examples", "2", "--", "-k", "oauth", cwd=here, temporary=temporary)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "11 passed" in done.stdout
+    assert "13 passed" in done.stdout
     [servers] = [line for line in done.stdout.splitlines() if line.startswith("servers, one per xdist worker: ")]
     assert len(set(re.findall(r"http://127\.0\.0\.1:\d+ \(the fake, in-process\)", servers))) == 2
     # Each worker's hypothesis caches, and verify's folder, are gone with the run.
     assert list(here.iterdir()) == []
     assert list(temporary.iterdir()) == []
+
+
+def test_the_suite_runs_its_longest_tests_first(tmp_path: Path) -> None:
+    done = verify("--", "--collect-only", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
+    # The stateful phase, then both tests of every operation, then the property tests: xdist
+    # hands tests out in this order, so its processes end together, on short tests.
+    assert names[0] == "test_stateful"
+    schema_tests = [name.startswith("test_operation") for name in names[1:]]
+    assert schema_tests == sorted(schema_tests, reverse=True)
+    assert schema_tests.count(True) == 18
+
+
+def test_workers_build_the_connector_configs_coverage_cases_once(tmp_path: Path) -> None:
+    # Their arrays of 500 distinct items take seconds to build, and a process builds them once.
+    shared = ("test_operation_coverage[POST /v1/connectors]", "test_operation_coverage[PUT /v1/connectors/{id}]")
+    selection = "coverage and (POST or PUT) and not sync and not oauth or test_delete_is_final or oldest_first"
+    done = verify("--workers", "2", "--max-examples", "1", "--", "-v", "-k", selection, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ran = {
+        test.split("::")[1]: worker
+        for worker, test in re.findall(r"^\[(gw\d+)\] \[ *\d+%\] PASSED (.+?)\s*$", done.stdout, re.MULTILINE)
+    }
+    assert len(ran) == 4, done.stdout
+    assert ran[shared[0]] == ran[shared[1]]

@@ -3,8 +3,9 @@
 `schema.parametrize()` builds every operation's cases (examples, the coverage phase, the
 fuzzing strategy) while pytest collects, in every process: about 10 s of CPU before the first
 request, paid again by each xdist worker and by a run that `-k` narrows to one property test.
-Here each `test_operation[...]` item builds its own operation's test when it runs, so an
-operation is built once, by the worker that runs it, and only if it runs.
+Here each `test_operation[...]` and `test_operation_coverage[...]` item builds its own part of
+its operation's test when it runs, so it is built once, by the worker that runs it, and only
+if it runs.
 """
 
 from __future__ import annotations
@@ -34,13 +35,27 @@ def operation_labels(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def build(schema: BaseSchema, label: str, send: Callable[[Case[Any]], object]) -> tuple[Callable[[], None], float]:
-    """The hypothesis test schemathesis would have made for `label`, each case passed to
-    `send`, and the seconds building it took (the time budget leaves them out)."""
-    # Schemathesis's own builder, as its pytest plugin and lazy schemas call it (pinned in
-    # pyproject.toml); it attaches the examples and the coverage cases and seeds the operation.
+def build(
+    schema: BaseSchema, label: str, send: Callable[[Case[Any]], object], *, coverage: bool
+) -> tuple[Callable[[], None], float]:
+    """The hypothesis test schemathesis would have made for `label`, narrowed to its coverage
+    phase (`coverage`) or to the others (the examples and fuzzing), each case passed to `send`,
+    and the seconds building it took (the time budget leaves them out).
+
+    One operation is two tests so that xdist can spread it: the coverage phase of the two
+    operations that carry connector configs is a third of the suite's work, and the rest of
+    them can go to another process meanwhile (plugin.pytest_xdist_make_scheduler)."""
+    # What schemathesis's own builder does (`schemathesis.pytest._test_builder`, as its pytest
+    # plugin and lazy schemas call it; pinned in pyproject.toml), with the phases chosen: it
+    # attaches the examples and the coverage cases and seeds the operation, both tests alike.
+    from schemathesis.generation import derive_operation_seed, overrides  # noqa: PLC0415
     from schemathesis.generation.feedback import FeedbackSources  # noqa: PLC0415
-    from schemathesis.pytest._test_builder import build_operation_test  # noqa: PLC0415
+    from schemathesis.generation.hypothesis.builder import (  # noqa: PLC0415
+        HypothesisTestConfig,
+        HypothesisTestMode,
+        create_test,
+    )
+    from schemathesis.pytest._test_builder import enabled_modes  # noqa: PLC0415
 
     operation = schema.find_operation_by_label(label)
     if operation is None:
@@ -50,8 +65,27 @@ def build(schema: BaseSchema, label: str, send: Callable[[Case[Any]], object]) -
         send(case)
 
     started = time.monotonic()
-    test = build_operation_test(
-        config=schema.config, operation=operation, test_func=test_case, given_kwargs={}, feedback=FeedbackSources()
+    config = schema.config
+    modes = [
+        mode
+        for mode in enabled_modes(config.phases_for(operation=operation))
+        if (mode is HypothesisTestMode.COVERAGE) == coverage
+    ]
+    # Only the fuzzing phase reads max_examples.
+    phase = "fuzzing" if HypothesisTestMode.FUZZING in modes else None
+    test = create_test(
+        operation=operation,
+        test_func=test_case,
+        config=HypothesisTestConfig(
+            settings=config.get_hypothesis_settings(operation=operation, phase=phase),
+            explicit_setting_names=config.explicit_hypothesis_settings(operation=operation, phase=phase),
+            modes=modes,
+            seed=derive_operation_seed(config.seed, operation.label),
+            project=config,
+            override=overrides.with_config_headers(config, operation=operation),
+            given_kwargs={},
+            feedback=FeedbackSources(),
+        ),
     )
     return test, time.monotonic() - started
 

@@ -94,8 +94,11 @@ HYPOTHESIS_HOME = pytest.StashKey[Path]()
 WORKER_OUTPUT = "connectors_mock_contract"
 FAILURES = "contract_failures"
 CONTRACT_DIR = Path(__file__).parent
-# The schema tests whose cases share what is slowest to build (see pytest_xdist_make_scheduler).
-SHARED_CASES = frozenset(f"test_operation[{label}]" for label in ("POST /v1/connectors", "PUT /v1/connectors/{id}"))
+# The schema tests whose cases share what is slowest to build (see pytest_xdist_make_scheduler):
+# the coverage phases of the two operations whose bodies carry a connector's config.
+SHARED_CASES = frozenset(
+    f"test_operation_coverage[{label}]" for label in ("POST /v1/connectors", "PUT /v1/connectors/{id}")
+)
 # The options of the pytest run in this process, for what runs before any fixture exists.
 _run_options: ContractOptions | None = None
 
@@ -173,6 +176,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The suite alone runs its longest tests first (the stateful phase, then each operation's),
+    # so that under xdist, which hands tests out in this order, the processes end together on
+    # short property tests rather than one waiting for another's stateful phase.
+    if items and all(is_contract_test(item) for item in items):
+        items.sort(key=running_order)
     # `--junitxml` gives each schema test the operation it judged as a property too.
     for item in items:
         operation = getattr(item, "callspec", None) and item.callspec.params.get("operation")  # type: ignore[attr-defined]
@@ -186,14 +194,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Hypothesis keeps caches under `.hypothesis` in the working directory; a run of the suite
     # alone keeps them in a folder of its own, removed at the end. A run with other tests
     # leaves their home where they expect it.
-    if (
-        session.items
-        and all(is_contract_test(item) for item in session.items)
-        and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
-    ):
+    suite_alone = bool(session.items) and all(is_contract_test(item) for item in session.items)
+    if suite_alone and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         home = Path(tempfile.mkdtemp(prefix="connectors-mock-hypothesis-"))
         hypothesis.configuration.set_hypothesis_home_dir(home)
         session.config.stash[HYPOTHESIS_HOME] = home
+    # A process that runs the suite alone keeps what it has loaded (the schema, schemathesis's
+    # and hypothesis's caches) to the end, and its cases are garbage by reference counting: at
+    # CPython's defaults the collector ran some 2,700 times a worker, 1.1 s of its 10 s of CPU,
+    # 0.35 s after (benchmarks/verify_speed.py). A run with other tests is left as it is.
+    if suite_alone:
+        from connectors_mock.server import settle_garbage_collector  # noqa: PLC0415 (uvicorn: for the suite only)
+
+        settle_garbage_collector()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -225,6 +238,11 @@ def run_options() -> ContractOptions:
     if _run_options is None:
         raise RuntimeError("the contract suite runs under pytest: pytest --pyargs connectors_mock.contract")
     return _run_options
+
+
+def running_order(item: pytest.Item) -> int:
+    name = getattr(item, "originalname", item.name)
+    return 0 if name == "test_stateful" else 1 if name.startswith("test_operation") else 2
 
 
 def is_contract_test(item: pytest.Item) -> bool:
@@ -499,9 +517,11 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under `--dist loadscope` (as `verify --workers N` runs), each contract test is a unit of
-    its own but for the operations whose bodies carry a connector's config: they share the
-    slowest cases to build (arrays of up to 500 distinct items, about 5 s), which a process
-    builds once, so they go to one worker, and first. Other tests keep loadscope's scopes."""
+    its own but for the coverage phases of the operations whose bodies carry a connector's
+    config: they share the slowest cases to build (arrays of up to 500 distinct items, about
+    5 s), which a process builds once, so they go to one worker, and first (loadscope starts
+    with its largest scope), while the other workers take every other test. Tests that are not
+    the suite's keep loadscope's scopes."""
     if config.getoption("dist", None) != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]  # noqa: PLC0415

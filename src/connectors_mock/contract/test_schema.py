@@ -5,6 +5,7 @@ delete the connector it made)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import hypothesis
@@ -21,25 +22,37 @@ STATEFUL_STEPS = 8
 MAX_RESTARTS = 5
 
 
-# One test per operation, named by it (`test_operation[POST /v1/connectors]`), its cases built
-# when it runs (operations.py).
+# Two tests per operation, named by it: `test_operation[POST /v1/connectors]` sends the spec's
+# examples and hypothesis's requests, `test_operation_coverage[POST /v1/connectors]` the coverage
+# phase's (operations.build says why two); each builds its cases when it runs.
 @pytest.mark.parametrize("operation", operations.operation_labels(contract_document()))
-def test_operation(
-    operation: str,
-    request: pytest.FixtureRequest,
-    contract_schema: Any,
-    contract_sender: Sender,
-    contract_collection_id: str,
-) -> None:
+def test_operation(operation: str, judge_operation: Callable[..., None]) -> None:
+    judge_operation(operation, coverage=False)
+
+
+@pytest.mark.parametrize("operation", operations.operation_labels(contract_document()))
+def test_operation_coverage(operation: str, judge_operation: Callable[..., None]) -> None:
+    judge_operation(operation, coverage=True)
+
+
+@pytest.fixture
+def judge_operation(
+    request: pytest.FixtureRequest, contract_schema: Any, contract_sender: Sender, contract_collection_id: str
+) -> Callable[..., None]:
+    """Run one operation's schemathesis test, its coverage phase or the others, every case sent
+    (and its answer checked) by the suite's sender, within the time budget."""
     config = request.config
 
-    def send(case: Case[Any]) -> None:
-        check_budget(config, operation)
-        contract_sender.send(case)
+    def judge(operation: str, *, coverage: bool) -> None:
+        def send(case: Case[Any]) -> None:
+            check_budget(config, operation)
+            contract_sender.send(case)
 
-    test, building = operations.build(contract_schema, operation, send)
-    leave_out_of_budget(config, building)
-    operations.run(test)
+        test, building = operations.build(contract_schema, operation, send, coverage=coverage)
+        leave_out_of_budget(config, building)
+        operations.run(test)
+
+    return judge
 
 
 def test_stateful(
