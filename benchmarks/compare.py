@@ -283,6 +283,15 @@ def median_of(rounds: list[LoadResult]) -> LoadResult:
     )
 
 
+def add_wrk_options(parser: argparse.ArgumentParser) -> None:
+    """The load's shape, the same in every benchmark that runs wrk (`Wrk` reads them)."""
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument(
+        "--timeout", type=int, default=10, help="wrk's per-request timeout in seconds (default 10; wrk's own is 2)"
+    )
+
+
 class Wrk:
     def __init__(self, binary: str, args: argparse.Namespace, workdir: Path) -> None:
         self.binary = binary
@@ -294,25 +303,21 @@ class Wrk:
 
     def run(self, port: int, route: Route, seconds: float) -> str:
         self.invocations += 1
+        options = ["--header", f"Authorization: Bearer {route.key}"]
+        if route.method != "POST":
+            return self.load(port, route.path, seconds, options)
+        return self.load(port, route.path, seconds, [*options, "--script", str(self.script)], f"r{self.invocations}")
+
+    def load(self, port: int, path: str, seconds: float, options: list[str], *script_args: str) -> str:
+        """wrk's output for `seconds` of load on `path` with this run's threads, connections and
+        timeout, and `options` (a header, a script; the script's arguments after `--`)."""
         command = [
-            self.binary,
-            "--threads",
-            str(self.args.threads),
-            "--connections",
-            str(self.args.connections),
-            "--duration",
-            f"{seconds:g}s",
-            "--latency",
-            "--timeout",
-            f"{self.args.timeout}s",
-            "--header",
-            f"Authorization: Bearer {route.key}",
-        ]
-        if route.method == "POST":
-            command += ["--script", str(self.script)]
-        command.append(f"http://{HOST}:{port}{route.path}")
-        if route.method == "POST":
-            command += ["--", f"r{self.invocations}"]
+            self.binary, "--threads", str(self.args.threads), "--connections", str(self.args.connections),
+            "--duration", f"{seconds:g}s", "--latency", "--timeout", f"{self.args.timeout}s",
+            *options, f"http://{HOST}:{port}{path}",
+        ]  # fmt: skip
+        if script_args:
+            command += ["--", *script_args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
@@ -665,12 +670,8 @@ def facts_lines(args: argparse.Namespace, versions: dict[str, str], results: dic
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    add_wrk_options(parser)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per route (default 10)")
-    parser.add_argument(
-        "--timeout", type=int, default=10, help="wrk's per-request timeout in seconds (default 10; wrk's own is 2)"
-    )
     parser.add_argument("--runs", type=int, default=5, help="launches for the start-up median (default 5)")
     parser.add_argument("--prism", metavar="PATH", help="an installed prism binary: skip the npm install")
     parser.add_argument("--prism-version", default=PRISM_VERSION, help=f"what npm installs (default {PRISM_VERSION})")

@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from compare import KEY_CREATE, PROBE_PATH, Route, Wrk, find_wrk, prepare_fake, routes_for, version_of
+from compare import KEY_CREATE, PROBE_PATH, Route, Wrk, add_wrk_options, find_wrk, prepare_fake, routes_for, version_of
 from servers import Dashboards, Server, console_script, free_port, run_interruptibly
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -147,9 +147,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--viewers", type=int, default=1, help="dashboards watching (default 1)")
     parser.add_argument("--rounds", type=int, default=8, help="pairs of runs per route (default 8)")
     parser.add_argument("--duration", type=int, default=3, help="seconds of load per run (default 3)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout in seconds (default 10)")
+    add_wrk_options(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
     args = parser.parse_args()
     if args.viewers < 1 or args.rounds < 1 or args.duration < 1 or args.connections < args.threads:

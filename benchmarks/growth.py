@@ -18,15 +18,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from compare import PROBE_PATH, LoadResult, Route, Wrk, fill_tenant, find_wrk, median_of, parse_wrk
-from servers import HOST, Server, call, connect, console_script, free_port, run_interruptibly, send, tree_mib
+from compare import PROBE_PATH, LoadResult, Route, Wrk, add_wrk_options, fill_tenant, find_wrk, median_of, parse_wrk
+from servers import Server, call, connect, console_script, free_port, run_interruptibly, send, tree_mib
 
 LIST_SIZES = (10, 1_000, 10_000)
 TENANT_COUNTS = (1, 100, 10_000)
@@ -72,18 +71,7 @@ class SpreadWrk(Wrk):
     def spread(self, port: int, keys_file: Path, seconds: float) -> str:
         script = keys_file.with_suffix(".lua")
         script.write_text(SPREAD_LUA % {"keys": keys_file})
-        return self.with_script(port, script, seconds)
-
-    def with_script(self, port: int, script: Path, seconds: float) -> str:
-        command = [
-            self.binary, "--threads", str(self.args.threads), "--connections", str(self.args.connections),
-            "--duration", f"{seconds:g}s", "--latency", "--timeout", f"{self.args.timeout}s",
-            "--script", str(script), f"http://{HOST}:{port}{PROBE_PATH}",
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
-        return done.stdout
+        return self.load(port, PROBE_PATH, seconds, ["--script", str(script)])
 
 
 def touch_tenants(port: int, keys: list[str]) -> None:
@@ -174,9 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per row (default 10)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every row (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout in seconds (default 10)")
+    add_wrk_options(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers there")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="connectors-mock-growth-") as directory:

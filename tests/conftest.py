@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from connectors_mock import resources
 from connectors_mock.app import Settings, build_app
-from connectors_mock.clock import manual_clock
+from connectors_mock.clock import VirtualClock, manual_clock
 from connectors_mock.connectors import SeedData
 from connectors_mock.control import control_document
 from connectors_mock.jobs import ScriptSource, default_script
@@ -204,6 +204,18 @@ def make_client(spec: Spec, contract: Any) -> Iterator[ClientFactory]:
 
 
 BackendFactory = Callable[..., Backend]
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """A manual clock, for a test that moves time itself."""
+    return manual_clock()
+
+
+@pytest.fixture
+def backend(make_backend: BackendFactory, clock: VirtualClock) -> Backend:
+    """A state model on `clock`."""
+    return make_backend(clock=clock)
 
 
 @pytest.fixture

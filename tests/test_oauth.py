@@ -9,15 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from connectors_mock.auth import tenant_label
-from connectors_mock.clock import VirtualClock, manual_clock
+from connectors_mock.clock import VirtualClock
 from connectors_mock.errors import ApiError
 from connectors_mock.ids import IdSource
 from connectors_mock.oauth import OAuthFlow, OAuthFlows, StandingConsent, redirect_uri_problem
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return manual_clock()
 
 
 @pytest.fixture

@@ -62,11 +62,6 @@ class Built:
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return manual_clock()
-
-
-@pytest.fixture
 def built(make_backend: BackendFactory, clock: VirtualClock) -> Built:
     """Two tenants (one a team's) with every kind of connector and job: synced, failed, stuck,
     running (started part way through a second), deleted with its jobs, connected by OAuth."""

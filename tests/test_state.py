@@ -28,16 +28,6 @@ S3: dict[str, Any] = {
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return manual_clock()
-
-
-@pytest.fixture
-def backend(make_backend: BackendFactory, clock: VirtualClock) -> Backend:
-    return make_backend(clock=clock)
-
-
-@pytest.fixture
 def tenant(backend: Backend) -> Tenant:
     return backend.tenant("key-a")
 

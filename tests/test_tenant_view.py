@@ -36,16 +36,6 @@ def s3(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return manual_clock()
-
-
-@pytest.fixture
-def backend(make_backend: BackendFactory, clock: VirtualClock) -> Backend:
-    return make_backend(clock=clock)
-
-
-@pytest.fixture
 def directory(backend: Backend, clock: VirtualClock) -> TenantDirectory:
     return TenantDirectory(TenantRoster(), backend, ScenarioLibrary(clock), backend.shared.flows)
 

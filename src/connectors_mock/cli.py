@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -434,10 +435,8 @@ def serve(args: argparse.Namespace) -> int:
     except CannotStart as refused:
         print(f"connectors-mock: {refused}", file=sys.stderr)
         return 2
-    try:
-        sock = server.bind(args.host, args.port)
-    except OSError as exc:
-        print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+    sock = _listening_socket(args)
+    if sock is None:
         return 2
     config = server.config(app, access_log=args.access_log, log_format=args.log_format)
     if args.access_log:
@@ -455,6 +454,16 @@ def serve(args: argparse.Namespace) -> int:
     server.settle_garbage_collector()
     served.run(sockets=[sock])
     return 0
+
+
+def _listening_socket(args: argparse.Namespace) -> socket.socket | None:
+    """The socket `serve` or `proxy` listens on, bound before anything is announced; None
+    (and why, on stderr) when the address cannot be had."""
+    try:
+        return server.bind(args.host, args.port)
+    except OSError as exc:
+        print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return None
 
 
 def proxy(args: argparse.Namespace) -> int:
@@ -477,10 +486,8 @@ def proxy(args: argparse.Namespace) -> int:
     except SpecMismatch as exc:
         print(f"connectors-mock: cannot start: {exc}", file=sys.stderr)
         return 2
-    try:
-        sock = server.bind(args.host, args.port)
-    except OSError as exc:
-        print(f"connectors-mock: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+    sock = _listening_socket(args)
+    if sock is None:
         return 2
     print(f"connectors-mock proxy: forwarding to {shown_url(args.upstream)}", flush=True)
     if args.public_url:
@@ -489,6 +496,7 @@ def proxy(args: argparse.Namespace) -> int:
         signal.signal(stop, _exit_cleanly)
     served = server.Server(server.config(app, log_format=args.log_format))
     served.log_format = args.log_format
+    server.settle_garbage_collector()
     with contextlib.suppress(SystemExit):  # a requested stop: the summary follows
         served.run(sockets=[sock])
     print(judge.violations.summary(), file=sys.stderr, flush=True)

@@ -43,3 +43,18 @@ def test_a_clients_violation_fails_the_run(tmp_path: Path) -> None:
         assert proxy.stop() == 1
     assert "contract violation (request, authorized): listConnectors" in proxy.output
     assert "1 request" in proxy.output
+
+
+def test_a_busy_port_is_reported_plainly() -> None:
+    with running(unbroken()) as upstream:
+        port = upstream.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "connectors_mock", "proxy", "--upstream", upstream, "--port", port],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "forwarding" not in done.stdout

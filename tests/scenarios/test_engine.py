@@ -13,11 +13,6 @@ from connectors_mock.scenarios.engine import RequestFacts, ScenarioLibrary, Unkn
 from tests.scenarios.conftest import Load
 
 
-@pytest.fixture
-def clock() -> VirtualClock:
-    return manual_clock()
-
-
 def facts(tenant: str | None = "key-a", operation: str = "getConnector", **headers: str) -> RequestFacts:
     template = {"getConnector": "/v1/connectors/{id}", "listConnectors": "/v1/connectors"}.get(operation)
     return RequestFacts("GET", "/v1/connectors/conn_1", operation, template, tenant, headers)
