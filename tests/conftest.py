@@ -3,6 +3,7 @@ against the contract (schema, documented status, request id) before a test sees 
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -299,15 +300,17 @@ class ProxyRun:
 
 
 @contextmanager
-def proxying(upstream: str, *args: str, log: Path) -> Iterator[ProxyRun]:
-    """Start `connectors-mock proxy --upstream UPSTREAM` on a free port; its log (stdout and
-    stderr) goes to a file, which a pipe nobody reads would fill and block."""
+def proxying(upstream: str, *args: str, log: Path, env: dict[str, str] | None = None) -> Iterator[ProxyRun]:
+    """Start `connectors-mock proxy --upstream UPSTREAM` on a free port, with `env` added to its
+    environment; its log (stdout and stderr) goes to a file, which a pipe nobody reads would
+    fill and block."""
     with log.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "connectors_mock", "proxy", "--upstream", upstream, "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=sink,
             text=True,
+            env={**os.environ, **(env or {})},
         )
     run = None
     try:

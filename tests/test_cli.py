@@ -375,16 +375,16 @@ def test_a_wrong_environment_value_names_its_variable() -> None:
         assert problem in result.stderr
 
 
-def test_help_names_the_variable_of_every_option() -> None:
+@pytest.mark.parametrize(("command", "at_least"), [("serve", 20), ("proxy", 12)])
+def test_help_names_the_variable_of_every_option(command: str, at_least: int) -> None:
     from connectors_mock.cli import _parser, environment_variable  # noqa: PLC0415
 
-    serve = next(action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)).choices[
-        "serve"
-    ]
-    options = [action for action in serve._actions if action.option_strings and action.dest != "help"]
-    assert len(options) >= 20
+    commands = next(action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction))
+    actions = commands.choices[command]._actions
+    options = [action for action in actions if action.option_strings and action.dest != "help"]
+    assert len(options) >= at_least
     shown = subprocess.run(
-        [sys.executable, "-m", "connectors_mock", "serve", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "connectors_mock", command, "--help"], capture_output=True, text=True, check=True
     ).stdout
     for action in options:
         assert f"[env: {environment_variable(action)}]" in " ".join(shown.split()), action.dest

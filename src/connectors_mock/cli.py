@@ -279,6 +279,7 @@ def _proxy_parser(commands: Any) -> None:
         default="text",
         help="text, for a person, or json: one JSON object per line (default: %(default)s)",
     )
+    _from_environment(proxy)
 
 
 ENVIRONMENT_PREFIX = "CONNECTORS_MOCK_"
@@ -323,6 +324,8 @@ def _from_environment(parser: argparse.ArgumentParser) -> None:
             action.default = _environment_value(action, text)
         except (argparse.ArgumentTypeError, ValueError) as problem:
             parser.error(f"{variable}={text!r}: {problem}")
+        # A required option (proxy's --upstream) the environment gives need not be on the command line.
+        action.required = False
 
 
 def _environment_value(action: argparse.Action, text: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,17 @@ from tests.conftest import proxying
 from tests.contract.mutants import API_KEYS, unbroken
 
 
+def proxy_once(*args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """`connectors-mock proxy ARGS`, with `CONNECTORS_MOCK_<NAME>` variables, for one that stops
+    at start."""
+    environment = {**os.environ, **{f"CONNECTORS_MOCK_{name}": value for name, value in variables.items()}}
+    command = [sys.executable, "-m", "connectors_mock", "proxy", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60, env=environment)
+
+
 def test_the_upstream_is_required_and_must_be_an_http_url() -> None:
     for args in ([], ["--upstream", "ftp://staging"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "connectors_mock", "proxy", *args], capture_output=True, text=True, check=False
-        )
+        done = proxy_once(*args)
         assert done.returncode == 2
         assert "--upstream" in done.stderr
 
@@ -48,13 +55,23 @@ def test_a_clients_violation_fails_the_run(tmp_path: Path) -> None:
 def test_a_busy_port_is_reported_plainly() -> None:
     with running(unbroken()) as upstream:
         port = upstream.rsplit(":", 1)[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "connectors_mock", "proxy", "--upstream", upstream, "--port", port],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        done = proxy_once("--upstream", upstream, "--port", port)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "forwarding" not in done.stdout
+
+
+def test_options_come_from_the_environment_as_serves_do(tmp_path: Path) -> None:
+    environment = {"CONNECTORS_MOCK_FAIL_ON_VIOLATION": "yes"}
+    with running(unbroken()) as upstream, proxying(upstream, log=tmp_path / "log", env=environment) as proxy:
+        assert httpx.get(f"{proxy.url}/v1/connectors").status_code == 401
+        assert proxy.stop() == 1
+    with running(unbroken()) as upstream:
+        # The upstream, required on the command line, may come from the environment too.
+        port = upstream.rsplit(":", 1)[1]
+        done = proxy_once(UPSTREAM=upstream, PORT=port)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    wrong = proxy_once(UPSTREAM="ftp://staging")
+    assert wrong.returncode == 2
+    assert "CONNECTORS_MOCK_UPSTREAM='ftp://staging'" in wrong.stderr
