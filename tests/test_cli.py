@@ -375,6 +375,25 @@ def test_a_wrong_environment_value_names_its_variable() -> None:
         assert problem in result.stderr
 
 
+def test_a_wrong_value_stops_only_the_command_it_belongs_to() -> None:
+    def run(*args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "connectors_mock", *args]
+        variables = environment(**variables)
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False, env=variables)
+
+    # serve has no --upstream, proxy no --seed, and neither variable is verify's.
+    assert run("serve", "--help", UPSTREAM="ftp://staging").returncode == 0
+    assert run("proxy", "--help", SEED="abc").returncode == 0
+    assert run("verify", "--help", PORT="abc", SEED="abc").returncode == 0
+    # A variable both share is blamed on the command that runs, and a flag overrides it.
+    refused = run("proxy", "--upstream", "http://127.0.0.1:9", PORT="abc")
+    assert refused.returncode == 2
+    assert "connectors-mock proxy: error: CONNECTORS_MOCK_PORT='abc': 'abc' is not a port (0-65535)" in refused.stderr
+    overridden = run("serve", "--port", "99999", PORT="abc")
+    assert overridden.returncode == 2
+    assert "argument --port: 99999 is not a port" in overridden.stderr
+
+
 @pytest.mark.parametrize(("command", "at_least"), [("serve", 20), ("proxy", 12)])
 def test_help_names_the_variable_of_every_option(command: str, at_least: int) -> None:
     from connectors_mock.cli import _parser, environment_variable  # noqa: PLC0415

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -302,6 +302,20 @@ class _AppendOverEnvironment(argparse._AppendAction):
         super().__call__(parser, namespace, values, option_string)
 
 
+@dataclass(frozen=True)
+class _EnvironmentProblem:
+    """A variable's value that does not parse, kept as its option's default: `parse` says so
+    only when the command that has the option runs without the option on its command line
+    (`serve` and `proxy` share names such as CONNECTORS_MOCK_PORT, and neither may stop the other,
+    or `verify`, or `--help`)."""
+
+    parser: argparse.ArgumentParser
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def environment_variable(action: argparse.Action) -> str:
     """`--api-key` (dest `api_keys`) is CONNECTORS_MOCK_API_KEYS; `--port` is CONNECTORS_MOCK_PORT."""
     return ENVIRONMENT_PREFIX + action.dest.upper()
@@ -323,7 +337,7 @@ def _from_environment(parser: argparse.ArgumentParser) -> None:
         try:
             action.default = _environment_value(action, text)
         except (argparse.ArgumentTypeError, ValueError) as problem:
-            parser.error(f"{variable}={text!r}: {problem}")
+            action.default = _EnvironmentProblem(parser, f"{variable}={text!r}: {problem}")
         # A required option (proxy's --upstream) the environment gives need not be on the command line.
         action.required = False
 
@@ -419,7 +433,10 @@ def _speed(text: str) -> float:
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)") from None
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
     return port
@@ -666,12 +683,22 @@ def _run_to_the_end(command: list[str], environment: dict[str, str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The command line, then the environment of the command it runs: a variable of that command
+    that does not parse, and that the command line did not override, stops it with exit status 2."""
+    args = parser.parse_args(argv)
+    for value in vars(args).values():
+        if isinstance(value, _EnvironmentProblem):
+            value.parser.error(value.message)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # `verify ... -- -x -k sync`: what follows `--` is pytest's.
     pytest_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    args = parser.parse_args(argv[: len(argv) - len(pytest_args) - (1 if "--" in argv else 0)])
+    args = parse(parser, argv[: len(argv) - len(pytest_args) - (1 if "--" in argv else 0)])
     if args.command == "verify":
         return verify(args, pytest_args)
     if pytest_args:

@@ -41,7 +41,7 @@ def test_without_a_violation_fail_on_violation_still_exits_0(tmp_path: Path) -> 
         answer = httpx.get(f"{proxy.url}/v1/connectors", headers={"Authorization": f"Bearer {API_KEYS[0]}"})
         assert answer.status_code == 200
         assert proxy.stop() == 0
-    assert "1 exchanges judged, 0 contract violations" in proxy.output
+    assert "1 exchange judged, 0 contract violations" in proxy.output
 
 
 def test_a_clients_violation_fails_the_run(tmp_path: Path) -> None:

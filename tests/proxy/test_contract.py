@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors_mock.proxy.violations import counted
 from connectors_mock.server import running
 from tests.conftest import proxying
 from tests.contract.conftest import WITHOUT_SCHEMA_TESTS, suite_command, suite_environment
@@ -83,7 +84,8 @@ def test_the_whole_suite_through_the_proxy_in_front_of_the_fake_finds_the_servic
     assert report["bySide"]["request"] > 0
     assert report["dropped"] == 0
     assert {v["status"] // 100 for v in report["violations"]} == {4}
-    assert f"{report['exchanges']} exchanges judged, {report['total']} contract violations" in proxy.output
+    judged, found = counted(report["exchanges"], "exchange"), counted(report["total"], "contract violation")
+    assert f"{judged} judged, {found}" in proxy.output
 
 
 def judge_mutant(mutant: Mutant, workdir: Path) -> tuple[dict[str, Any], int, str]:

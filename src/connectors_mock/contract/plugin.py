@@ -586,7 +586,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if report is None or (not report.servers and not report.out_of_time):
         return
     options = run_options()
-    terminalreporter.section("connectors-mock contract suite")
+    terminalreporter.write_sep("=", "connectors-mock contract suite")
     if len(report.servers) == 1:
         terminalreporter.write_line(f"server: {report.servers[0]}")
     elif report.servers:

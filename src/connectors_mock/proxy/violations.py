@@ -120,9 +120,12 @@ class Violations:
 
     def summary(self) -> str:
         counts = ", ".join(f"{self.by_side[side]} {side}" for side in SIDES)
-        lines = [
-            f"connectors-mock proxy: {self.exchanges} exchanges judged, {self.total} contract violations ({counts})"
-        ]
+        judged, found = counted(self.exchanges, "exchange"), counted(self.total, "contract violation")
+        lines = [f"connectors-mock proxy: {judged} judged, {found} ({counts})"]
         for check, count in self.by_check.most_common():
             lines.append(f"  {count:6d}  {check}")
         return "\n".join(lines)
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
