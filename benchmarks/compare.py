@@ -466,33 +466,29 @@ def version_of(command: list[str]) -> str:
     return lines[0].strip() if lines else "unknown"
 
 
-def install_prism(version: str, workdir: Path) -> str:
+def npm_install(package: str, version: str, prefix: Path, instead: str) -> Path:
+    """`npm install package@version` into `prefix`; `instead` says how to do without npm."""
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("compare.py needs npm to install Prism: install Node.js, or pass --prism PATH or --only")
-    prefix = workdir / "prism"
-    print(f"installing @stoplight/prism-cli@{version} into {prefix}", file=sys.stderr)
+        sys.exit(f"compare.py needs npm to install {package}: install Node.js, or pass {instead} or --only")
+    print(f"installing {package}@{version} into {prefix}", file=sys.stderr)
     subprocess.run(
-        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"@stoplight/prism-cli@{version}"],
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"{package}@{version}"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return str(prefix / "node_modules" / ".bin" / "prism")
+    return prefix / "node_modules"
+
+
+def install_prism(version: str, workdir: Path) -> str:
+    modules = npm_install("@stoplight/prism-cli", version, workdir / "prism", "--prism PATH")
+    return str(modules / ".bin" / "prism")
 
 
 def install_wiremock(version: str, workdir: Path) -> str:
     """The standalone jar the npm package `wiremock` ships."""
-    npm = shutil.which("npm")
-    if npm is None:
-        sys.exit("compare.py needs npm to install WireMock: install Node.js, or pass --wiremock JAR or --only")
-    prefix = workdir / "wiremock"
-    print(f"installing wiremock@{version} into {prefix}", file=sys.stderr)
-    subprocess.run(
-        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"wiremock@{version}"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return str(next((prefix / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar")))
+    modules = npm_install("wiremock", version, workdir / "wiremock", "--wiremock JAR")
+    return str(next((modules / "wiremock" / "build").glob("wiremock-standalone-*.jar")))
 
 
 def find_java() -> str:

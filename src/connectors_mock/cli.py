@@ -47,10 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"connectors-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the fake", description="Run the fake on HOST:PORT.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument(
-        "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
-    )
+    _add_address_options(serve)
     serve.add_argument(
         "--public-url",
         type=_public_url,
@@ -208,6 +205,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_address_options(parser: argparse.ArgumentParser) -> None:
+    """Where `serve` or `proxy` listens (`_listening_socket` binds it)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
+    )
+
+
 def _proxy_parser(commands: Any) -> None:
     proxy = commands.add_parser(
         "proxy",
@@ -219,10 +224,7 @@ def _proxy_parser(commands: Any) -> None:
     proxy.add_argument(
         "--upstream", required=True, type=_public_url, metavar="URL", help="the server to forward to (http or https)"
     )
-    proxy.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    proxy.add_argument(
-        "--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: %(default)s)"
-    )
+    _add_address_options(proxy)
     proxy.add_argument(
         "--public-url",
         type=_public_url,

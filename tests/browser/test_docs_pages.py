@@ -23,12 +23,9 @@ def test_docs_list_all_nine_operations_and_try_it_out_gets_a_200(page: Any, fake
     dialog.locator("button.modal-btn.authorize").click()
     dialog.locator("button.btn-done").click()
 
-    listing = page.locator("#operations-Connectors-listConnectors")
-    listing.locator(".opblock-summary-control").click()
-    listing.get_by_role("button", name="Try it out").click()
-    listing.get_by_role("button", name="Execute").click()
-    expect(listing.locator(".live-responses-table tr.response .response-col_status")).to_have_text("200")
-    expect(listing.locator(".live-responses-table")).to_contain_text("conn_abc123")
+    listing = try_it_out(page.locator("#operations-Connectors-listConnectors"))
+    expect(listing.locator("tr.response .response-col_status")).to_have_text("200")
+    expect(listing).to_contain_text("conn_abc123")
     page.locator("#operations-tag-Connectors").scroll_into_view_if_needed()
     page.mouse.wheel(0, page.locator("#operations-tag-Connectors").bounding_box()["y"] - 60)
     screenshot(page, "docs")
@@ -51,9 +48,14 @@ def test_control_docs_list_the_control_api_and_try_it_out_reads_the_clock(page: 
     )
     expect(page.locator(".opblock")).to_have_count(documented)
     screenshot(page, "control-docs")
-    clock = page.locator("#operations-Clock-readClock")
-    clock.locator(".opblock-summary-control").click()
-    clock.get_by_role("button", name="Try it out").click()
-    clock.get_by_role("button", name="Execute").click()
-    expect(clock.locator(".live-responses-table tr.response .response-col_status")).to_have_text("200")
-    expect(clock.locator(".live-responses-table")).to_contain_text("2025-01-01T00:00:00Z")
+    clock = try_it_out(page.locator("#operations-Clock-readClock"))
+    expect(clock.locator("tr.response .response-col_status")).to_have_text("200")
+    expect(clock).to_contain_text("2025-01-01T00:00:00Z")
+
+
+def try_it_out(operation: Any) -> Any:
+    """Open an operation, press "Try it out" and "Execute": the table of the live response."""
+    operation.locator(".opblock-summary-control").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    return operation.locator(".live-responses-table")

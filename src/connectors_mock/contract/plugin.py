@@ -179,7 +179,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # The suite alone runs its longest tests first (the stateful phase, then each operation's),
     # so that under xdist, which hands tests out in this order, the processes end together on
     # short property tests rather than one waiting for another's stateful phase.
-    if items and all(is_contract_test(item) for item in items):
+    if runs_the_suite_alone(items):
         items.sort(key=running_order)
     # `--junitxml` gives each schema test the operation it judged as a property too.
     for item in items:
@@ -194,7 +194,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # Hypothesis keeps caches under `.hypothesis` in the working directory; a run of the suite
     # alone keeps them in a folder of its own, removed at the end. A run with other tests
     # leaves their home where they expect it.
-    suite_alone = bool(session.items) and all(is_contract_test(item) for item in session.items)
+    suite_alone = runs_the_suite_alone(session.items)
     if suite_alone and not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         home = Path(tempfile.mkdtemp(prefix="connectors-mock-hypothesis-"))
         hypothesis.configuration.set_hypothesis_home_dir(home)
@@ -243,6 +243,12 @@ def run_options() -> ContractOptions:
 def running_order(item: pytest.Item) -> int:
     name = getattr(item, "originalname", item.name)
     return 0 if name == "test_stateful" else 1 if name.startswith("test_operation") else 2
+
+
+def runs_the_suite_alone(items: list[pytest.Item]) -> bool:
+    """Whether this process runs the contract suite and nothing else, so that what the suite
+    changes for itself (test order, hypothesis's home, the garbage collector) touches no one's."""
+    return bool(items) and all(is_contract_test(item) for item in items)
 
 
 def is_contract_test(item: pytest.Item) -> bool:
